@@ -1,0 +1,62 @@
+# Kapula: `make run` starts the product with demo data, `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+KAPULA := $(BIN)/kapula
+PYTHON ?= $(shell for p in python3.13 python3.12 /root/.pyenv/versions/3.13*/bin/python3.13 /root/.pyenv/versions/3.12*/bin/python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3.13 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.13 /usr/local/bin/python3.12 /usr/bin/python3.13 /usr/bin/python3.12; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then command -v $$p; break; fi; done)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint bench venv install messages migrate demo clean schema browser-deps
+
+$(BIN)/kapula: pyproject.toml constraints.txt
+	@if [ -z "$(PYTHON)" ]; then echo "Kapula needs Python >= 3.12 (python3.13 or python3.12 on PATH or under pyenv)"; exit 1; fi
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(BIN)/kapula
+
+venv install: $(BIN)/kapula
+
+messages: $(BIN)/kapula
+	@cd kapula && ../$(KAPULA) compilemessages --verbosity 0
+
+migrate: messages
+	@mkdir -p var
+	$(KAPULA) migrate --no-input --verbosity 0
+
+demo: migrate
+	$(KAPULA) demo_data
+
+run: demo
+	$(KAPULA) collectstatic --no-input --verbosity 0
+	@echo ""
+	@echo "Kapula: http://$(HOST):$(PORT)/   (API docs: http://$(HOST):$(PORT)/api/v1/docs)"
+	@$(KAPULA) demo_data --logins
+	@echo "Task worker started alongside; stop both with Ctrl-C."
+	@trap 'kill 0' EXIT INT TERM; \
+	  $(KAPULA) db_worker --queue-name default --interval 0.5 & \
+	  $(BIN)/gunicorn kapula.wsgi:application --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - & \
+	  wait
+
+browser-deps:
+	@./scripts/browser-deps.sh
+
+test: messages browser-deps
+	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+lint: $(BIN)/kapula
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check kapula tests bench 2>/dev/null || true
+	$(BIN)/mypy kapula
+
+schema: $(BIN)/kapula
+	$(KAPULA) export_openapi --output kapula/api/openapi.json
+
+bench: migrate
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var node_modules

@@ -1,0 +1,78 @@
+"""Shared fixtures: a small city with teams and one user per role, and a second
+organisation that must never be visible to the first one's people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from kapula.core.models import Membership, Organisation, Role, Team, Unit, User
+from kapula.tickets.models import Category, TicketType
+
+PASSWORD = "kapula-test-pass-1"
+
+
+@dataclass
+class World:
+    org: Organisation
+    other_org: Organisation
+    unit: Unit
+    sub_unit: Unit
+    service_point: Team
+    it_desk: Team
+    specialists: Team
+    other_team: Team
+    agent: User
+    lead: User
+    unit_admin: User
+    org_admin: User
+    outsider: User
+    other_agent: User
+    incident: TicketType
+    question: TicketType
+    category: Category
+
+
+def make_user(username: str, org: Organisation | None, role: str = Role.AGENT,
+              teams: tuple[Team, ...] = (), lead: bool = False, **extra: object) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD, organisation=org,
+                                    role=role, first_name=username.title(), **extra)
+    for team in teams:
+        Membership.objects.create(user=user, team=team, is_lead=lead)
+    return user
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    org = Organisation.objects.create(slug="tre", name="Tampere", ticket_prefix="TRE")
+    other = Organisation.objects.create(slug="oulu", name="Oulu", ticket_prefix="OUL")
+    unit = Unit.objects.create(organisation=org, name_fi="Palvelut", name_en="Services")
+    sub = Unit.objects.create(organisation=org, name_fi="IT", parent=unit)
+    sp = Team.objects.create(organisation=org, unit=unit, slug="sp", name_fi="Palvelupiste",
+                             name_sv="Servicepunkt", name_en="Service point")
+    it = Team.objects.create(organisation=org, unit=sub, slug="it", name_fi="IT-tuki",
+                             name_en="IT service desk")
+    spec = Team.objects.create(organisation=org, unit=sub, slug="spec", tier="specialist",
+                               name_fi="IT-asiantuntijat", name_en="IT specialists")
+    ot = Team.objects.create(organisation=other, slug="sp", name_fi="Oulun palvelupiste")
+    org.default_team = sp
+    org.save()
+    other.default_team = ot
+    other.save()
+    incident = TicketType.objects.create(organisation=org, code="incident", name_fi="Häiriö",
+                                         name_en="Incident", ordering=2)
+    question = TicketType.objects.create(organisation=org, code="question", name_fi="Kysymys",
+                                         name_en="Question", ordering=1)
+    cat = Category.objects.create(organisation=org, name_fi="Katuvalot", name_en="Street lights")
+    return World(
+        org=org, other_org=other, unit=unit, sub_unit=sub, service_point=sp, it_desk=it,
+        specialists=spec, other_team=ot,
+        agent=make_user("agent", org, teams=(sp,)),
+        lead=make_user("lead", org, Role.TEAM_LEAD, teams=(it,), lead=True),
+        unit_admin=make_user("unitadmin", org, Role.UNIT_ADMIN, admin_unit=sub),
+        org_admin=make_user("orgadmin", org, Role.ORG_ADMIN, is_staff=True),
+        outsider=make_user("outsider", org),
+        other_agent=make_user("otheragent", other, teams=(ot,)),
+        incident=incident, question=question, category=cat,
+    )
