@@ -13,6 +13,12 @@ from kapula.tickets.models import Category, TicketType
 PASSWORD = "kapula-test-pass-1"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
+    """Tests create many users; the production hasher is deliberately slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass
 class World:
     org: Organisation

@@ -808,11 +808,13 @@ def link(*, actor: User | None, ticket: Ticket, other: Ticket, kind: str) -> Tic
         change.record("related", None, other.number)
     elif kind in ("parent", "child"):
         child, parent = (ticket, other) if kind == "parent" else (other, ticket)
-        node, depth = parent, 0
-        while node is not None and depth < 100:
-            if node.pk == child.pk:
+        node_id: int | None = parent.pk
+        depth = 0
+        while node_id is not None and depth < 100:
+            if node_id == child.pk:
                 raise ValidationFailed(_("That link would make a loop."), code="link_cycle")
-            node, depth = node.parent, depth + 1
+            node_id = Ticket.objects.filter(pk=node_id).values_list("parent_id", flat=True)[0]
+            depth += 1
         child = _locked(child)
         old_parent = child.parent
         child.parent = parent

@@ -1,0 +1,68 @@
+"""Outbox: events exist exactly when their change committed; delivery is at-least-once
+per subscriber and a failing subscriber does not re-run the others."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+from django_tasks_db.models import DBTaskResult
+
+from kapula.core import outbox
+from kapula.core.models import OutboxDelivery, OutboxEvent
+from kapula.tickets import actions as A
+
+
+@pytest.fixture
+def recorder():
+    seen: list[str] = []
+    fail = {"on": False}
+
+    def ok(event):
+        seen.append(f"ok:{event.topic}")
+
+    def flaky(event):
+        if fail["on"]:
+            raise RuntimeError("receiver down")
+        seen.append(f"flaky:{event.topic}")
+
+    outbox.subscriber("test-ok", "ticket.*")(ok)
+    outbox.subscriber("test-flaky", "ticket.created")(flaky)
+    yield seen, fail
+    outbox.unregister("test-ok")
+    outbox.unregister("test-flaky")
+
+
+def create(world):
+    return A.create_ticket(actor=world.agent, organisation=world.org, title="Hei",
+                           body="Testi", channel="phone")
+
+
+def test_events_roll_back_with_the_change(world):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        create(world)
+        raise RuntimeError("boom")
+    assert OutboxEvent.objects.count() == 0
+
+
+def test_delivery_scheduled_after_commit(world, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        create(world)
+    assert DBTaskResult.objects.filter(task_path__endswith="deliver_outbox").exists()
+
+
+def test_subscribers_receive_and_failures_retry_alone(world, recorder):
+    seen, fail = recorder
+    fail["on"] = True
+    create(world)
+    outbox.deliver_pending()
+    assert "ok:ticket.created" in seen and not any(s.startswith("flaky") for s in seen)
+    pending = OutboxEvent.objects.get(topic="ticket.created")
+    assert pending.processed_at is None and "receiver down" in pending.last_error
+    fail["on"] = False
+    seen.clear()
+    outbox.deliver_pending()
+    assert seen == ["flaky:ticket.created"]  # "ok" is not run twice
+    pending.refresh_from_db()
+    assert pending.processed_at is not None
+    assert OutboxDelivery.objects.filter(event=pending).count() == 3  # ok, flaky, audit-log
+    assert outbox.deliver_pending() == 0
