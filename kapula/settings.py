@@ -119,7 +119,9 @@ AUTH_USER_MODEL = "core.User"
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+                          "LOCATION": REDIS_URL,
+                          # parallel test workers (pytest-xdist) must not share keys
+                          "KEY_PREFIX": "kapula" + env("PYTEST_XDIST_WORKER")}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

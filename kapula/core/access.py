@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -77,20 +78,18 @@ def scope_for(user: Any) -> Scope:
     """The visibility scope of ``user``; cached on the user object for the request."""
     cached = getattr(user, "_kapula_scope", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     if user is None or not getattr(user, "is_authenticated", False) or not user.organisation_id:
         scope = Scope(user_id=getattr(user, "pk", None), organisation_id=None)
     else:
         scope = _compute_scope(user)
-    try:
+    with contextlib.suppress(AttributeError):  # AnonymousUser has __slots__-like behaviour
         user._kapula_scope = scope
-    except AttributeError:
-        pass
     return scope
 
 
 def _compute_scope(user: User) -> Scope:
-    org_id = user.organisation_id
+    org_id: int = user.organisation_id  # type: ignore[assignment]  # checked by the caller
     rows = list(
         Membership.objects.filter(user=user, team__organisation_id=org_id, team__is_active=True)
         .values_list("team_id", "team__unit_id", "is_lead")
@@ -108,7 +107,8 @@ def _compute_scope(user: User) -> Scope:
     if shared:
         parent_of = {u[0]: u[1] for u in units}
         for _team_id, unit_id, _lead in rows:
-            node, depth = unit_id, 0
+            node: int | None = unit_id
+            depth = 0
             while node is not None and depth < 50:
                 if node in shared:
                     roots.add(node)

@@ -75,7 +75,7 @@ class OrgScopedAdmin(admin.ModelAdmin):
                                  **kwargs: Any) -> Any:
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         model = db_field.related_model
-        if field is not None and not request.user.is_superuser:
+        if field is not None and field.queryset is not None and not request.user.is_superuser:
             if model is Organisation:
                 field.queryset = field.queryset.filter(pk=user_org_id(request))
             elif any(f.name == "organisation" for f in model._meta.fields):
@@ -127,7 +127,7 @@ class TeamAdmin(OrgScopedAdmin):
 
 
 @admin.register(User)
-class KapulaUserAdmin(UserAdmin, OrgScopedAdmin):  # type: ignore[misc]
+class KapulaUserAdmin(UserAdmin, OrgScopedAdmin):
     list_display = ("username", "first_name", "last_name", "email", "organisation", "role",
                     "is_active")
     list_filter = ("role", "is_active", "is_staff")

@@ -164,6 +164,6 @@ def receive(intake: Intake) -> IntakeResult:
     )
     if existing is not None:  # a follow-up to a closed ticket: a new one, linked
         TicketLink.objects.create(source=ticket, target=existing, kind=LinkKind.RELATED)
-    message = ticket.messages.order_by("id").first()
-    assert message is not None
-    return IntakeResult(ticket, message, created=True)
+    first = ticket.messages.order_by("id").first()
+    assert first is not None
+    return IntakeResult(ticket, first, created=True)

@@ -31,6 +31,7 @@ from kapula.tickets import attachments as att
 from kapula.tickets import numbering, search
 from kapula.tickets.models import (
     ACTIVE_STATUSES,
+    DEFAULT_MATRIX,
     Attachment,
     AuthorKind,
     Category,
@@ -46,7 +47,6 @@ from kapula.tickets.models import (
     MessageKind,
     Priority,
     PriorityRule,
-    DEFAULT_MATRIX,
     Status,
     Tag,
     Ticket,
@@ -681,8 +681,9 @@ def update_ticket(
     new_team = team if "team" in changes else ticket.team
     if "assignee" in changes:
         _assignee_ok(changes["assignee"], new_team, org_id)
-    elif "team" in changes and ticket.assignee_id and team is not None and team.pk != \
-            ticket.team_id and not ticket.assignee.memberships.filter(team=team).exists():
+    elif ("team" in changes and ticket.assignee is not None and team is not None
+          and team.pk != ticket.team_id
+          and not ticket.assignee.memberships.filter(team=team).exists()):
         changes = {**changes, "assignee": None}  # the agent stays behind with the old team
     routed = False
     if "team" in changes:

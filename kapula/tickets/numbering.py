@@ -8,7 +8,9 @@ a counter row is incremented in the caller's transaction.
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+import contextlib
+
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -37,9 +39,8 @@ def _next_value(organisation_id: int, year: int) -> int:
                 with transaction.atomic():
                     cur.execute(f"SELECT nextval('{name}')")
                     return int(cur.fetchone()[0])
-            except Exception:  # the sequence does not exist yet for this organisation/year
-                pass
-            ensure_sequence(organisation_id, year)
+            except DatabaseError:  # the sequence does not exist yet for this organisation/year
+                ensure_sequence(organisation_id, year)
             cur.execute(f"SELECT nextval('{name}')")
             return int(cur.fetchone()[0])
     updated = TicketSequence.objects.filter(organisation_id=organisation_id, year=year).update(
@@ -59,11 +60,9 @@ def ensure_sequence(organisation_id: int, year: int, start_after: int = 0) -> No
     """Create the PostgreSQL sequence (idempotent); move it past ``start_after``."""
     name = sequence_name(organisation_id, year)
     with connection.cursor() as cur:
-        try:
-            with transaction.atomic():
-                cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {name}")
-        except Exception:  # a concurrent CREATE won the race; the sequence exists now
-            pass
+        # A concurrent CREATE may win the race (unique violation): the sequence exists then.
+        with contextlib.suppress(DatabaseError), transaction.atomic():
+            cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {name}")
         if start_after:
             cur.execute(
                 f"SELECT setval('{name}', GREATEST(%s, (SELECT last_value FROM {name})))",

@@ -73,7 +73,7 @@ def apply_filter(qs: QuerySet[Ticket], f: TicketFilter) -> QuerySet[Ticket]:
         qs = qs.filter(tags__name__in=f.tags).distinct()
     if f.assignee == "none":
         qs = qs.filter(assignee__isnull=True)
-    elif f.assignee is not None:
+    elif isinstance(f.assignee, int):
         qs = qs.filter(assignee_id=f.assignee)
     if f.customer is not None:
         qs = qs.filter(customer_id=f.customer)

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from django.db import connection
 
@@ -111,7 +112,7 @@ def update_routing(ticket_ids: list[int], team_id: int | None, assignee_id: int 
         placeholders = ", ".join(["%s"] * len(ticket_ids))
         key = "ticket_id" if connection.vendor == "postgresql" else "rowid"
         cur.execute(
-            f"UPDATE tickets_search SET team_id = %s, assignee_id = %s "  # noqa: S608
+            f"UPDATE tickets_search SET team_id = %s, assignee_id = %s "
             f"WHERE {key} IN ({placeholders})",
             [team_id, assignee_id, *ticket_ids],
         )
@@ -122,7 +123,7 @@ def delete(ticket_ids: list[int]) -> None:
         return
     key = "ticket_id" if connection.vendor == "postgresql" else "rowid"
     with connection.cursor() as cur:
-        cur.executemany(f"DELETE FROM tickets_search WHERE {key} = %s",  # noqa: S608
+        cur.executemany(f"DELETE FROM tickets_search WHERE {key} = %s",
                         [(t,) for t in ticket_ids])
 
 
@@ -131,7 +132,7 @@ SNOWBALL = {"fi": "finnish", "sv": "swedish", "en": "english"}
 
 
 @lru_cache(maxsize=4)
-def _stemmer(language: str):  # type: ignore[no-untyped-def]
+def _stemmer(language: str) -> Any:
     import snowballstemmer
 
     return snowballstemmer.stemmer(SNOWBALL.get(language, "finnish"))
@@ -166,7 +167,7 @@ def search(
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             where = ["s.organisation_id = %s", "s.document @@ q.query"]
-            params: list[object] = [text, text, text, organisation_id]
+            params: list[Any] = [text, text, text, organisation_id]
             if team_ids is not None:
                 where.append("(s.team_id = ANY(%s) OR s.assignee_id = %s)")
                 params += [list(team_ids), assignee_id]
@@ -175,7 +176,7 @@ def search(
                 params.append(since)
             params.append(limit)
             cur.execute(
-                "SELECT s.ticket_id, ts_rank(s.document, q.query) AS rank "  # noqa: S608
+                "SELECT s.ticket_id, ts_rank(s.document, q.query) AS rank "
                 "FROM tickets_search s, (SELECT websearch_to_tsquery('finnish', %s) || "
                 "websearch_to_tsquery('swedish', %s) || websearch_to_tsquery('english', %s) "
                 "AS query) q WHERE " + " AND ".join(where) +
@@ -197,7 +198,7 @@ def search(
             params.append(int(since.timestamp()))
         params.append(limit)
         cur.execute(
-            "SELECT rowid, bm25(tickets_search, 4.0, 1.0) AS rank FROM tickets_search "  # noqa: S608
+            "SELECT rowid, bm25(tickets_search, 4.0, 1.0) AS rank FROM tickets_search "
             "WHERE " + " AND ".join(where) + " ORDER BY rank LIMIT %s",
             params,
         )
