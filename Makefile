@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 /root/.pyenv/versions/3.13*/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench venv install messages migrate demo clean schema browser-deps
+.PHONY: run test lint bench venv install messages translations migrate demo clean schema browser-deps
 
 $(BIN)/kapula: pyproject.toml constraints.txt
 	@if [ -z "$(PYTHON)" ]; then echo "Kapula needs Python >= 3.12 (python3.13 or python3.12 on PATH or under pyenv)"; exit 1; fi
@@ -22,6 +22,10 @@ venv install: $(BIN)/kapula
 
 messages: $(BIN)/kapula
 	@cd kapula && ../$(KAPULA) compilemessages --verbosity 0
+
+translations: $(BIN)/kapula
+	@cd kapula && ../$(KAPULA) makemessages -l fi -l sv -l en --no-obsolete --ignore 'static/*' --verbosity 0
+	@echo "Updated kapula/locale/*/LC_MESSAGES/django.po: translate the new entries, then make messages"
 
 migrate: messages
 	@mkdir -p var

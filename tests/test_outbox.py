@@ -25,6 +25,7 @@ def recorder():
             raise RuntimeError("receiver down")
         seen.append(f"flaky:{event.topic}")
 
+    outbox._scheduled_until = 0.0  # forget deliveries scheduled by earlier (rolled-back) tests
     outbox.subscriber("test-ok", "ticket.*")(ok)
     outbox.subscriber("test-flaky", "ticket.created")(flaky)
     yield seen, fail
@@ -45,6 +46,7 @@ def test_events_roll_back_with_the_change(world):
 
 
 def test_delivery_scheduled_after_commit(world, django_capture_on_commit_callbacks):
+    outbox._scheduled_until = 0.0
     with django_capture_on_commit_callbacks(execute=True):
         create(world)
     assert DBTaskResult.objects.filter(task_path__endswith="deliver_outbox").exists()
@@ -66,3 +68,24 @@ def test_subscribers_receive_and_failures_retry_alone(world, recorder):
     assert pending.processed_at is not None
     assert OutboxDelivery.objects.filter(event=pending).count() == 3  # ok, flaky, audit-log
     assert outbox.deliver_pending() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_delivers_committed_events(recorder):
+    """End to end: an action commits, a delivery task is queued, the real db_worker runs it."""
+    import time
+
+    from django.core.management import call_command
+
+    from kapula.core.models import Organisation, Team
+
+    seen, _fail = recorder
+    org = Organisation.objects.create(slug="w", name="W", ticket_prefix="W")
+    org.default_team = Team.objects.create(organisation=org, slug="t", name_fi="T")
+    org.save()
+    A.create_ticket(actor=None, organisation=org, title="Hei", body="Testi", channel="api")
+    assert DBTaskResult.objects.filter(task_path__endswith="deliver_outbox").count() == 1
+    time.sleep(outbox.DEBOUNCE_SECONDS + 0.1)
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    assert "ok:ticket.created" in seen
+    assert not OutboxEvent.objects.filter(processed_at__isnull=True).exists()
