@@ -164,6 +164,4 @@ def receive(intake: Intake) -> IntakeResult:
     )
     if existing is not None:  # a follow-up to a closed ticket: a new one, linked
         TicketLink.objects.create(source=ticket, target=existing, kind=LinkKind.RELATED)
-    first = ticket.messages.order_by("id").first()
-    assert first is not None
-    return IntakeResult(ticket, first, created=True)
+    return IntakeResult(ticket, ticket.first_message, created=True)  # type: ignore[attr-defined]

@@ -485,6 +485,7 @@ def create_ticket(
         assignee_id=ticket.assignee_id, created_at=now, language=lang,
         title=f"{title} {ticket.number}", body=f"{_customer_words(customer)}\n{body}",
     )])
+    ticket.first_message = message  # type: ignore[attr-defined]  # spares callers a query
     return ticket
 
 

@@ -31,18 +31,27 @@ def next_number(organisation: Organisation, year: int | None = None) -> str:
     return format_number(organisation.ticket_prefix, year, _next_value(organisation.pk, year))
 
 
+_known_sequences: set[str] = set()
+
+
 def _next_value(organisation_id: int, year: int) -> int:
     if connection.vendor == "postgresql":
         name = sequence_name(organisation_id, year)
         with connection.cursor() as cur:
+            if name in _known_sequences:
+                cur.execute(f"SELECT nextval('{name}')")
+                return int(cur.fetchone()[0])
             try:
                 with transaction.atomic():
                     cur.execute(f"SELECT nextval('{name}')")
-                    return int(cur.fetchone()[0])
-            except DatabaseError:  # the sequence does not exist yet for this organisation/year
+                    value = int(cur.fetchone()[0])
+            except DatabaseError:  # no sequence yet for this organisation and year
                 ensure_sequence(organisation_id, year)
-            cur.execute(f"SELECT nextval('{name}')")
-            return int(cur.fetchone()[0])
+                cur.execute(f"SELECT nextval('{name}')")
+                value = int(cur.fetchone()[0])
+            # Remember it only once it surely exists (a rolled-back CREATE leaves nothing).
+            transaction.on_commit(lambda: _known_sequences.add(name))
+            return value
     updated = TicketSequence.objects.filter(organisation_id=organisation_id, year=year).update(
         last=F("last") + 1
     )
