@@ -1,0 +1,60 @@
+"""Configuration admin: org admins see and change only their own organisation."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from kapula.core.models import Team
+from kapula.tickets.models import Category, PriorityRule, TicketType
+
+PAGES = ["core_organisation", "core_unit", "core_team", "core_user", "core_customer",
+         "core_apitoken", "core_outboxevent", "tickets_tickettype", "tickets_category",
+         "tickets_priorityrule", "tickets_customfield", "tickets_tag"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_org_admin_lists_only_own_rows(client, world, page):
+    client.force_login(world.org_admin)
+    response = client.get(reverse(f"admin:{page}_changelist"))
+    assert response.status_code == 200
+    assert b"Oulun palvelupiste" not in response.content
+
+
+def test_org_admin_cannot_open_other_orgs_team(client, world):
+    client.force_login(world.org_admin)
+    url = reverse("admin:core_team_change", args=[world.other_team.pk])
+    assert client.get(url).status_code in (302, 404)
+
+
+def test_org_admin_adds_type_in_own_org(client, world):
+    client.force_login(world.org_admin)
+    response = client.post(reverse("admin:tickets_tickettype_add"), {
+        "name_fi": "Palaute", "name_sv": "Respons", "name_en": "Feedback", "code": "feedback",
+        "ordering": 5, "is_active": "on"})
+    assert response.status_code == 302
+    assert TicketType.objects.get(code="feedback").organisation == world.org
+
+
+def test_priority_matrix_editable(client, world):
+    client.force_login(world.org_admin)
+    response = client.post(reverse("admin:tickets_priorityrule_add"), {
+        "impact": "high", "urgency": "low", "priority": 2})
+    assert response.status_code == 302
+    assert PriorityRule.objects.get(organisation=world.org).priority == 2
+
+
+def test_category_default_team_limited_to_own_org(client, world):
+    client.force_login(world.org_admin)
+    response = client.post(reverse("admin:tickets_category_add"), {
+        "name_fi": "Vieras", "default_team": world.other_team.pk, "is_active": "on"})
+    assert response.status_code == 200  # form error: not a valid choice
+    assert not Category.objects.filter(name_fi="Vieras").exists()
+
+
+@pytest.mark.parametrize("who", ["agent", "lead", "unit_admin"])
+def test_non_admins_are_kept_out(client, world, who):
+    client.force_login(getattr(world, who))
+    response = client.get(reverse("admin:core_team_changelist"))
+    assert response.status_code == 302
+    assert Team.objects.count() == 4
