@@ -164,7 +164,7 @@ SECURE_CSP = {
 # --- i18n -------------------------------------------------------------------------------
 LANGUAGE_CODE = "fi"
 LANGUAGES = [("fi", _("Finnish")), ("sv", _("Swedish")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [Path(env("KAPULA_LOCALE_DIR", str(BASE_DIR / "locale")))]
 TIME_ZONE = "Europe/Helsinki"
 USE_I18N = True
 USE_TZ = True

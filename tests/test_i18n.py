@@ -84,7 +84,7 @@ def test_catalogues_up_to_date_with_code(tmp_path: Path) -> None:
          "--verbosity", "0"],
         cwd=copy, check=True, capture_output=True,
         env={"DJANGO_SETTINGS_MODULE": "kapula.settings", "PATH": "/usr/bin:/bin",
-             "PYTHONPATH": str(ROOT)},
+             "PYTHONPATH": str(ROOT), "KAPULA_LOCALE_DIR": str(copy / "locale")},
     )
     fresh = {e["msgid"] for e in parse_po(copy / "locale" / "fi" / "LC_MESSAGES" / "django.po")}
     committed = {e["msgid"] for e in parse_po(PACKAGE / "locale" / "fi" / "LC_MESSAGES"
