@@ -1,17 +1,12 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from kapula.api.urls import api
 
+# Attachments are never served from MEDIA_URL: only through permission-checked views.
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("kapula.desk.urls")),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,47 @@
+"""Template helpers of the agent workspace: readable history entries."""
+
+from __future__ import annotations
+
+from django import template
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.translation import gettext as _
+
+from kapula.tickets.models import Level, Priority, Status, Ticket
+
+register = template.Library()
+
+_EXTRA = {
+    "created": lambda: _("created"),
+    "related": lambda: _("related ticket"),
+    "merged_into": lambda: _("merged into"),
+    "merged_from": lambda: _("merged from"),
+    "external_ref": lambda: _("external reference"),
+}
+_VALUES = {"status": Status, "impact": Level, "urgency": Level}
+
+
+@register.filter
+def history_field(name: str) -> str:
+    """The translated label of a changed field (``custom_fields.x`` shows ``x``)."""
+    if name in _EXTRA:
+        return str(_EXTRA[name]())
+    if name.startswith("custom_fields."):
+        return name.split(".", 1)[1]
+    try:
+        field = Ticket._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name
+    return str(getattr(field, "verbose_name", name))
+
+
+@register.simple_tag
+def history_value(name: str, value: str) -> str:
+    """A stored history value shown in words where it is a known code."""
+    if not value:
+        return ""
+    choices = _VALUES.get(name)
+    if choices is not None and value in choices.values:
+        return str(choices(value).label)
+    if name == "priority" and value.isdigit() and int(value) in Priority.values:
+        return str(Priority(int(value)).label)
+    return value
