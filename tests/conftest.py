@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from kapula.core.models import Membership, Organisation, Role, Team, Unit, User
+from kapula.tickets import config
 from kapula.tickets.models import Category, TicketType
 
 PASSWORD = "kapula-test-pass-1"
@@ -17,6 +18,14 @@ PASSWORD = "kapula-test-pass-1"
 def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
     """Tests create many users; the production hasher is deliberately slow."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_config_cache():  # type: ignore[no-untyped-def]
+    """Each test builds its own organisations (SQLite reuses ids after a rollback)."""
+    config.invalidate()
+    yield
+    config.invalidate()
 
 
 @dataclass

@@ -7,6 +7,7 @@ import pytest
 from kapula.core.errors import Conflict, Forbidden, TooLarge, ValidationFailed
 from kapula.core.models import OutboxEvent
 from kapula.tickets import actions as A
+from kapula.tickets import config
 from kapula.tickets.attachments import AttachmentInput
 from kapula.tickets.models import (
     CustomField,
@@ -62,6 +63,7 @@ def test_actor_cannot_create_in_other_org(world):
 def test_priority_from_matrix(world):
     assert new_ticket(world, impact="high", urgency="high").priority == 1
     PriorityRule.objects.create(organisation=world.org, impact="low", urgency="low", priority=2)
+    config.invalidate(world.org.pk)  # the admin does this when the matrix is edited
     assert new_ticket(world, impact="low", urgency="low").priority == 2
     t = new_ticket(world)
     t = A.set_priority(actor=world.agent, ticket=t, impact="high", urgency="medium")
@@ -140,6 +142,7 @@ def test_moving_team_frees_assignee_outside_new_team(world):
 def test_custom_fields_typed(world):
     CustomField.objects.create(organisation=world.org, key="pole", name_fi="Pylväs",
                                kind="integer", required=True)
+    config.invalidate(world.org.pk)
     with pytest.raises(ValidationFailed) as err:
         new_ticket(world)
     assert err.value.code == "custom_field_required"

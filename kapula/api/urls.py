@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.urls import URLPattern, URLResolver, path, re_path
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -52,6 +52,13 @@ def _json_405(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _index(request: HttpRequest) -> HttpResponse:
+    """/api/v1/ itself: where the documentation and the schema are."""
+    return JsonResponse({"name": "Kapula API", "version": "1",
+                         "docs": request.build_absolute_uri("docs"),
+                         "openapi": request.build_absolute_uri("openapi.json")})
+
+
 @csrf_exempt
 def _unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
     return errors.error_response(404, "not_found", _("There is no such API endpoint."))
@@ -63,7 +70,9 @@ class KapulaAPI(NinjaAPI):
     def _get_urls(self) -> list[URLResolver | URLPattern]:
         patterns = []
         for item in super()._get_urls():
-            if isinstance(item, URLPattern):
+            if isinstance(item, URLPattern) and item.name == "api-root":
+                item = path("", _index, name="api-root")
+            elif isinstance(item, URLPattern):
                 item = URLPattern(item.pattern, _json_405(item.callback), item.default_args,
                                   item.name)
             patterns.append(item)

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kapula.core.db import atomic_action
 from kapula.core.errors import Conflict, Forbidden, ValidationFailed
 from kapula.core.models import (
     ApiToken,
@@ -79,7 +80,7 @@ def find_customer(organisation: Organisation, identity: CustomerIdentity) -> Cus
     return None
 
 
-@transaction.atomic
+@atomic_action
 def create_customer(
     *, actor: User | None, organisation: Organisation, name: str = "",
     emails: Sequence[str] = (), phones: Sequence[str] = (), language: str | None = None,
@@ -153,7 +154,7 @@ def find_or_create_customer(
         return found
 
 
-@transaction.atomic
+@atomic_action
 def update_customer(
     *, actor: User, customer: Customer, name: str | None = None, language: str | None = None,
     add_emails: Sequence[str] = (), add_phones: Sequence[str] = (),
@@ -185,7 +186,7 @@ def update_customer(
     return customer
 
 
-@transaction.atomic
+@atomic_action
 def create_api_token(*, actor: User | None, user: User, name: str) -> tuple[ApiToken, str]:
     """A new bearer token for ``user``. The raw token is returned once and never stored."""
     if actor is not None and actor.pk != user.pk and not actor.is_superuser:
@@ -197,7 +198,7 @@ def create_api_token(*, actor: User | None, user: User, name: str) -> tuple[ApiT
     return token, raw
 
 
-@transaction.atomic
+@atomic_action
 def revoke_api_token(*, actor: User, token: ApiToken) -> ApiToken:
     if token.user_id != actor.pk and not actor.is_superuser:
         raise Forbidden(_("You can only revoke your own tokens."), code="token_forbidden")

@@ -22,6 +22,7 @@ from kapula.core.models import (
     Unit,
     User,
 )
+from kapula.tickets import config
 
 
 def user_org_id(request: HttpRequest) -> int | None:
@@ -70,6 +71,15 @@ class OrgScopedAdmin(admin.ModelAdmin):
         if not request.user.is_superuser and self.org_field == "organisation" and not change:
             obj.organisation_id = user_org_id(request)
         super().save_model(request, obj, form, change)
+        config.invalidate()  # ticket configuration is cached per process
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        config.invalidate()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        super().delete_queryset(request, queryset)
+        config.invalidate()
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest,
                                  **kwargs: Any) -> Any:

@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
-
 from kapula.core.actions import CustomerIdentity, find_or_create_customer
+from kapula.core.db import atomic_action
 from kapula.core.models import Organisation, User
 from kapula.tickets import actions as ticket_actions
 from kapula.tickets.actions import Location
@@ -119,7 +118,7 @@ def find_thread(intake: Intake) -> Ticket | None:
     return None
 
 
-@transaction.atomic
+@atomic_action
 def receive(intake: Intake) -> IntakeResult:
     """Create a ticket or append to an existing one. Idempotent on ``message_id``."""
     org = intake.organisation

@@ -23,12 +23,13 @@ from django.utils.translation import gettext as _
 
 from kapula.core import geo
 from kapula.core.access import require_ticket, scope_for
+from kapula.core.db import atomic_action
 from kapula.core.errors import Conflict, Forbidden, NotFound, TooLarge, ValidationFailed
 from kapula.core.models import Customer, Language, Organisation, OutboxEvent, Team, User
 from kapula.core.outbox import emit_many
 from kapula.core.text import detect_language, html_to_text, sanitise_html, text_to_html
 from kapula.tickets import attachments as att
-from kapula.tickets import numbering, search
+from kapula.tickets import config, numbering, search
 from kapula.tickets.models import (
     ACTIVE_STATUSES,
     DEFAULT_MATRIX,
@@ -156,11 +157,12 @@ def _actor_org(actor: User | None, organisation_id: int) -> None:
 
 
 def priority_for(organisation_id: int, impact: str, urgency: str) -> int:
-    rule = PriorityRule.objects.filter(
-        organisation_id=organisation_id, impact=impact, urgency=urgency
-    ).values_list("priority", flat=True).first()
-    return int(rule) if rule is not None else DEFAULT_MATRIX.get((impact, urgency),
-                                                                 Priority.NORMAL)
+    matrix = config.cached("priority", organisation_id, lambda: {
+        (r.impact, r.urgency): r.priority
+        for r in PriorityRule.objects.filter(organisation_id=organisation_id)})
+    found = matrix.get((impact, urgency))
+    return int(found) if found is not None else DEFAULT_MATRIX.get((impact, urgency),
+                                                                  Priority.NORMAL)
 
 
 def _resolve_location(loc: Location | None) -> dict[str, Any]:
@@ -234,14 +236,11 @@ def _coerce_field(cf: CustomField, raw: Any) -> dict[str, Any]:
 def fields_for(organisation_id: int, ticket_type_id: int | None,
                category_id: int | None) -> list[CustomField]:
     """The custom fields that apply to a ticket of this type and category."""
-    from django.db.models import Q
-
-    return list(
-        CustomField.objects.filter(organisation_id=organisation_id)
-        .filter(Q(ticket_type__isnull=True) | Q(ticket_type_id=ticket_type_id))
-        .filter(Q(category__isnull=True) | Q(category_id=category_id))
-        .order_by("id")
-    )
+    every = config.cached("fields", organisation_id, lambda: list(
+        CustomField.objects.filter(organisation_id=organisation_id).order_by("id")))
+    return [cf for cf in every
+            if cf.ticket_type_id in (None, ticket_type_id)
+            and cf.category_id in (None, category_id)]
 
 
 def _prepare_custom_fields(
@@ -352,11 +351,11 @@ def reindex(tickets: Sequence[Ticket]) -> None:
 
 
 def _default_type(organisation_id: int) -> TicketType | None:
-    return TicketType.objects.filter(organisation_id=organisation_id, is_active=True).order_by(
-        "ordering", "id").first()
+    return config.cached("default_type", organisation_id, lambda: TicketType.objects.filter(
+        organisation_id=organisation_id, is_active=True).order_by("ordering", "id").first())
 
 
-@transaction.atomic
+@atomic_action
 def create_ticket(
     *,
     actor: User | None,
@@ -504,7 +503,7 @@ def _store_attachments(ticket: Ticket, message: Message,
 # --- messages ------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic_action
 def add_message(
     *,
     actor: User | None,
@@ -603,7 +602,7 @@ UPDATABLE = {
 }
 
 
-@transaction.atomic
+@atomic_action
 def update_ticket(
     *, actor: User | None, ticket: Ticket, changes: dict[str, Any],
     expected_version: int | None = None, actor_label: str = "",
@@ -788,7 +787,7 @@ def set_priority(*, actor: User | None, ticket: Ticket, impact: str, urgency: st
 # --- links and merge -----------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic_action
 def link(*, actor: User | None, ticket: Ticket, other: Ticket, kind: str) -> Ticket:
     """Link two tickets: ``related``, ``parent`` (other becomes this one's parent) or
     ``child`` (other becomes this one's child)."""
@@ -833,7 +832,7 @@ def link(*, actor: User | None, ticket: Ticket, other: Ticket, kind: str) -> Tic
     return ticket
 
 
-@transaction.atomic
+@atomic_action
 def merge(*, actor: User | None, source: Ticket, target: Ticket) -> Ticket:
     """Merge ``source`` into ``target``: its conversation and attachments move to the target,
     the source is closed and points to the target, so later messages land there."""

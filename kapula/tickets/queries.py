@@ -165,7 +165,7 @@ def _decode(cursor: str, columns: tuple[str, ...]) -> list[Any]:
         try:
             if name.endswith("_at"):
                 parsed = dt.datetime.fromisoformat(value)
-                if parsed.tzinfo is None:
+                if parsed.tzinfo is None or not 1900 <= parsed.year <= 9998:
                     raise bad
                 out.append(parsed)
             else:

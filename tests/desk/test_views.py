@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from kapula.core.models import ApiToken, Customer
 from kapula.tickets import actions as A
+from kapula.tickets import config
 from kapula.tickets.models import (
     Attachment,
     CustomField,
@@ -303,6 +304,7 @@ def test_update_properties(world):
     ticket = make_ticket(world)
     cf = CustomField.objects.create(organisation=world.org, key="pole", kind="integer",
                                     name_fi="Pylväs")
+    config.invalidate(world.org.pk)  # as the admin does after a configuration change
     client = logged_in(world.agent)
     page = client.get(reverse("desk:ticket", args=[ticket.pk]))
     statuses = [c[0] for c in page.context["properties_form"].fields["status"].choices]
@@ -596,6 +598,7 @@ def test_typed_custom_field_inputs(world):
                       ("size", "choice")):
         CustomField.objects.create(organisation=world.org, key=key, kind=kind, name_fi=key,
                                    choices=["S", "M"] if kind == "choice" else [])
+    config.invalidate(world.org.pk)
     client = logged_in(world.agent)
     page = client.get(reverse("desk:ticket", args=[ticket.pk]))
     html = page.content.decode()

@@ -1,0 +1,243 @@
+"""Every role against every page and endpoint.
+
+For each (role, endpoint) the test knows whether access must be granted. When it is denied
+(anonymous: login redirect or 401; no access: 404, which does not reveal that the ticket
+exists), nothing in the database may have changed. A guard test fails when a new URL is
+added without being listed here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import get_resolver
+
+from kapula.core.actions import CustomerIdentity, create_api_token
+from kapula.core.models import ApiToken, Customer, IdempotencyRecord, OutboxEvent
+from kapula.intake.actions import Intake, receive
+from kapula.tickets import actions as A
+from kapula.tickets.attachments import AttachmentInput
+from kapula.tickets.models import Attachment, HistoryEntry, Message, Ticket, TicketLink
+
+ROLES = ["anonymous", "outsider", "agent", "lead", "unit_admin", "org_admin", "other_agent"]
+#: who may see tickets of the IT service desk team
+SEES_IT = {"lead", "unit_admin", "org_admin"}
+
+
+@dataclass
+class Ctx:
+    world: Any
+    ticket: Ticket
+    other: Ticket
+    attachment: Attachment
+    customer: Customer
+    lead_token: ApiToken
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    key: str
+    method: str
+    path: Callable[[Ctx], str]
+    #: "public", "member" (any logged-in user), "ticket" (must see the IT ticket),
+    #: "owner" (the lead's own token)
+    access: str
+    data: Callable[[Ctx], Any] | None = None
+    api: bool = False
+    multipart: bool = False
+
+
+def _t(ctx: Ctx) -> str:
+    return str(ctx.ticket.pk)
+
+
+ENDPOINTS = [
+    # --- agent workspace ---
+    Endpoint("desk:login", "GET", lambda c: "/login/", "public"),
+    Endpoint("desk:set_language", "POST", lambda c: "/language/", "public",
+             lambda c: {"language": "sv", "next": "/"}),
+    Endpoint(":set_language", "POST", lambda c: "/i18n/setlang/", "public",
+             lambda c: {"language": "en", "next": "/"}),
+    Endpoint("desk:logout", "POST", lambda c: "/logout/", "member"),
+    Endpoint("desk:queue", "GET", lambda c: "/?view=all", "member"),
+    Endpoint("desk:search", "GET", lambda c: "/search/?q=tulostin&widen=1", "member"),
+    Endpoint("desk:new_ticket", "GET", lambda c: "/tickets/new/", "member"),
+    Endpoint("desk:new_ticket:post", "POST", lambda c: "/tickets/new/", "member",
+             lambda c: {"channel": "walk_in", "customer_name": "Kävijä", "title": "Käynti",
+                        "body": "Asiakas kävi kysymässä pysäköinnistä.", "language": "fi",
+                        "impact": "medium", "urgency": "medium"}),
+    Endpoint("desk:customer_search", "GET", lambda c: "/customers/search/?customer_q=Ma",
+             "member"),
+    Endpoint("desk:tokens", "GET", lambda c: "/tokens/", "member"),
+    Endpoint("desk:tokens:post", "POST", lambda c: "/tokens/", "member",
+             lambda c: {"name": "integraatio"}),
+    Endpoint("desk:revoke_token", "POST", lambda c: f"/tokens/{c.lead_token.pk}/revoke/",
+             "owner"),
+    Endpoint("desk:ticket", "GET", lambda c: f"/tickets/{_t(c)}/", "ticket"),
+    Endpoint("desk:reply", "POST", lambda c: f"/tickets/{_t(c)}/reply/", "ticket",
+             lambda c: {"kind": "note", "body": "Tarkistan asian.",
+                        "version": c.ticket.version}),
+    Endpoint("desk:update", "POST", lambda c: f"/tickets/{_t(c)}/update/", "ticket",
+             lambda c: {"status": "open", "impact": "high", "urgency": "medium",
+                        "team": c.ticket.team_id, "version": c.ticket.version}),
+    Endpoint("desk:take", "POST", lambda c: f"/tickets/{_t(c)}/take/", "ticket",
+             lambda c: {"version": c.ticket.version}),
+    Endpoint("desk:link", "POST", lambda c: f"/tickets/{_t(c)}/link/", "ticket",
+             lambda c: {"kind": "related", "number": c.other.number}),
+    Endpoint("desk:merge", "POST", lambda c: f"/tickets/{_t(c)}/merge/", "ticket",
+             lambda c: {"number": c.other.number, "confirm": "on"}),
+    Endpoint("desk:attachment", "GET", lambda c: f"/attachments/{c.attachment.pk}/", "ticket"),
+    # --- REST API ---
+    Endpoint("api:openapi-json", "GET", lambda c: "/api/v1/openapi.json", "public", api=True),
+    Endpoint("api:openapi-view", "GET", lambda c: "/api/v1/docs", "public", api=True),
+    Endpoint("api:docs-asset", "GET", lambda c: "/api/v1/docs/assets/swagger-ui.css", "public",
+             api=True),
+    Endpoint("api:api-root", "GET", lambda c: "/api/v1/", "public", api=True),
+    Endpoint("api:list_tickets", "GET", lambda c: "/api/v1/tickets?limit=5", "member",
+             api=True),
+    Endpoint("api:create_ticket", "POST", lambda c: "/api/v1/tickets", "member",
+             lambda c: {"title": "Tulostin", "body": "Tulostin ei toimi.", "channel": "api"},
+             api=True),
+    Endpoint("api:list_customers", "GET", lambda c: "/api/v1/customers?q=Ma", "member",
+             api=True),
+    Endpoint("api:add_customer", "POST", lambda c: "/api/v1/customers", "member",
+             lambda c: {"name": "Uusi Asiakas", "emails": ["uusi@example.fi"]}, api=True),
+    Endpoint("api:list_teams", "GET", lambda c: "/api/v1/teams", "member", api=True),
+    Endpoint("api:list_categories", "GET", lambda c: "/api/v1/categories", "member", api=True),
+    Endpoint("api:list_types", "GET", lambda c: "/api/v1/types", "member", api=True),
+    Endpoint("api:read_customer", "GET", lambda c: f"/api/v1/customers/{c.customer.pk}",
+             "org", api=True),
+    Endpoint("api:read_ticket", "GET", lambda c: f"/api/v1/tickets/{_t(c)}", "ticket",
+             api=True),
+    Endpoint("api:update_ticket", "PATCH", lambda c: f"/api/v1/tickets/{_t(c)}", "ticket",
+             lambda c: {"title": "Uusi otsikko", "version": c.ticket.version}, api=True),
+    Endpoint("api:change_status", "POST", lambda c: f"/api/v1/tickets/{_t(c)}/status",
+             "ticket", lambda c: {"status": "open", "version": c.ticket.version}, api=True),
+    Endpoint("api:link_tickets", "POST", lambda c: f"/api/v1/tickets/{_t(c)}/links", "ticket",
+             lambda c: {"kind": "related", "ticket": c.other.number}, api=True),
+    Endpoint("api:merge_tickets", "POST", lambda c: f"/api/v1/tickets/{_t(c)}/merge", "ticket",
+             lambda c: {"into": c.other.number}, api=True),
+    Endpoint("api:list_messages", "GET", lambda c: f"/api/v1/tickets/{_t(c)}/messages",
+             "ticket", api=True),
+    Endpoint("api:add_message", "POST", lambda c: f"/api/v1/tickets/{_t(c)}/messages",
+             "ticket", lambda c: {"kind": "note", "body": "Muistiinpano"}, api=True),
+    Endpoint("api:add_message_with_files", "POST",
+             lambda c: f"/api/v1/tickets/{_t(c)}/messages/upload", "ticket",
+             lambda c: {"kind": "note", "body": "Liite",
+                        "files": SimpleUploadedFile("a.txt", b"hei", "text/plain")},
+             api=True, multipart=True),
+    Endpoint("api:attachment_download", "GET",
+             lambda c: f"/api/v1/attachments/{c.attachment.pk}", "ticket", api=True),
+]
+
+
+def allowed(role: str, endpoint: Endpoint) -> bool:
+    if endpoint.access == "public":
+        return True
+    if role == "anonymous":
+        return False
+    if endpoint.access == "member":
+        return True
+    if endpoint.access == "org":
+        return role != "other_agent"
+    if endpoint.access == "owner":
+        return role == "lead"
+    return role in SEES_IT
+
+
+@pytest.fixture
+def ctx(world) -> Ctx:
+    customer_identity = CustomerIdentity(name="Matti Asiakas", email="matti@example.fi")
+    ticket = receive(Intake(organisation=world.org, channel="email", subject="Tulostin",
+                            body="Tulostin ei tulosta.", team=world.it_desk,
+                            customer=customer_identity)).ticket
+    other = receive(Intake(organisation=world.org, channel="email", subject="Tulostin 2",
+                           body="Sama tulostin.", team=world.it_desk,
+                           customer=customer_identity)).ticket
+    message = A.add_message(actor=world.lead, ticket=ticket, kind="note", body="Liite",
+                            attachments=[AttachmentInput("loki.txt", b"virhe", "text/plain")])
+    token, _raw = create_api_token(actor=None, user=world.lead, name="lead")
+    ticket.refresh_from_db()
+    return Ctx(world, ticket, other, message.attachments.get(), ticket.customer, token)
+
+
+def snapshot(c: Ctx) -> tuple[Any, ...]:
+    rows = tuple(
+        Ticket.objects.filter(pk__in=[c.ticket.pk, c.other.pk]).order_by("pk").values_list(
+            "status", "version", "assignee_id", "team_id", "merged_into_id", "title",
+            "priority"))
+    counts = tuple(model.objects.count() for model in (
+        Ticket, Message, HistoryEntry, OutboxEvent, TicketLink, Attachment, Customer,
+        ApiToken, IdempotencyRecord))
+    revoked = ApiToken.objects.filter(revoked_at__isnull=False).count()
+    return rows, counts, revoked
+
+
+def client_for(role: str, c: Ctx, endpoint: Endpoint) -> tuple[Client, dict[str, str]]:
+    client = Client()
+    if role == "anonymous":
+        return client, {}
+    user = getattr(c.world, role)
+    if endpoint.api:
+        _token, raw = create_api_token(actor=None, user=user, name=f"matrix-{role}")
+        return client, {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    client.force_login(user)
+    return client, {}
+
+
+def call(client: Client, endpoint: Endpoint, c: Ctx, headers: dict[str, str]) -> Any:
+    path = endpoint.path(c)
+    data = endpoint.data(c) if endpoint.data else None
+    if endpoint.method == "GET":
+        return client.get(path, **headers)
+    if endpoint.api and not endpoint.multipart:
+        return client.generic(endpoint.method, path, json.dumps(data or {}),
+                              content_type="application/json", **headers)
+    return client.post(path, data or {}, **headers)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: f"{e.method}-{e.key}")
+@pytest.mark.parametrize("role", ROLES)
+def test_role_against_endpoint(role: str, endpoint: Endpoint, ctx: Ctx) -> None:
+    client, headers = client_for(role, ctx, endpoint)
+    before = snapshot(ctx)
+    response = call(client, endpoint, ctx, headers)
+    if allowed(role, endpoint):
+        assert response.status_code < 400, (response.status_code, response.content[:300])
+        return
+    if role == "anonymous":
+        if endpoint.api:
+            assert response.status_code == 401
+            assert response.json()["code"] == "unauthorized"
+        else:
+            assert response.status_code == 302 and "/login/" in response["Location"]
+    else:
+        assert response.status_code == 404, response.content[:300]
+        if endpoint.api:
+            assert response.json()["code"]
+        assert ctx.ticket.number.encode() not in response.content
+    assert snapshot(ctx) == before
+
+
+def test_every_url_is_in_the_matrix() -> None:
+    listed = {e.key.split(":post")[0] for e in ENDPOINTS}
+    missing = []
+
+    def walk(patterns: Any, namespace: str = "") -> None:
+        for p in patterns:
+            if hasattr(p, "url_patterns"):
+                ns = p.namespace or namespace
+                if ns == "admin":
+                    continue  # the admin has its own tests (test_admin.py)
+                walk(p.url_patterns, ns)
+            elif p.name and f"{namespace}:{p.name}" not in listed:
+                missing.append(f"{namespace}:{p.name}")
+
+    walk(get_resolver().url_patterns)
+    assert not missing, f"add these URLs to the permission matrix: {missing}"
