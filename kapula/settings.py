@@ -197,10 +197,25 @@ KAPULA_LOGIN_RATE = env("KAPULA_LOGIN_RATE", "10/300")  # attempts per seconds, 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-LOGGING = {
+# Domain events are written as JSON lines to KAPULA_EVENT_LOG (a file path, "-" for the
+# console, or "off"); by default to var/events.log.
+EVENT_LOG = env("KAPULA_EVENT_LOG", str(VAR_DIR / "events.log"))
+LOGGING: dict[str, object] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": "%(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "events": (
+            {"class": "logging.NullHandler"} if EVENT_LOG == "off"
+            else {"class": "logging.StreamHandler", "formatter": "plain"} if EVENT_LOG == "-"
+            else {"class": "kapula.core.logs.EventLogHandler", "filename": EVENT_LOG,
+                  "formatter": "plain"}
+        ),
+    },
     "root": {"handlers": ["console"], "level": env("KAPULA_LOG_LEVEL", "WARNING")},
-    "loggers": {"kapula": {"level": env("KAPULA_LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "kapula": {"level": env("KAPULA_LOG_LEVEL", "INFO")},
+        "kapula.events": {"handlers": ["events"], "level": "INFO", "propagate": False},
+    },
 }

@@ -89,3 +89,25 @@ def test_worker_delivers_committed_events(recorder):
     call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
     assert "ok:ticket.created" in seen
     assert not OutboxEvent.objects.filter(processed_at__isnull=True).exists()
+
+
+def test_audit_log_writes_json_lines(world, tmp_path):
+    """The built-in subscriber writes every event as one JSON line to the event log."""
+    import json
+    import logging
+
+    from kapula.core.logs import EventLogHandler
+
+    path = tmp_path / "sub" / "events.log"
+    handler = EventLogHandler(str(path))
+    logger = logging.getLogger("kapula.events")
+    logger.addHandler(handler)
+    try:
+        create(world)
+        outbox.deliver_pending()
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert {"ticket.created", "message.added"} <= {line["topic"] for line in lines}
+    assert all(line["organisation"] == world.org.pk for line in lines)

@@ -22,7 +22,7 @@ def cached[T](kind: str, organisation_id: int, load: Callable[[], T]) -> T:
     now = time.monotonic()
     hit = _cache.get(key)
     if hit is not None and hit[0] > now:
-        return hit[1]  # type: ignore[no-any-return]
+        return hit[1]
     value = load()
     with _lock:
         _cache[key] = (now + TTL_SECONDS, value)
