@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from kapula.api.auth import forget_token
 from kapula.core.models import Membership, Organisation, Role, Team, Unit, User
 from kapula.tickets import config
 from kapula.tickets.models import Category, TicketType
@@ -24,8 +25,10 @@ def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
 def _fresh_config_cache():  # type: ignore[no-untyped-def]
     """Each test builds its own organisations (SQLite reuses ids after a rollback)."""
     config.invalidate()
+    forget_token()
     yield
     config.invalidate()
+    forget_token()
 
 
 @dataclass

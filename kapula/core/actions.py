@@ -205,4 +205,8 @@ def revoke_api_token(*, actor: User, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        # verified tokens are cached briefly by the API (kapula.api.auth); forget this one now
+        from kapula.api.auth import forget_token
+
+        forget_token(token.token_hash)
     return token

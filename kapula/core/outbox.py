@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.tasks import default_task_backend, task
 from django.utils import timezone
 
+from kapula.core.db import insert_objects
 from kapula.core.models import OutboxDelivery, OutboxEvent
 
 log = logging.getLogger("kapula.outbox")
@@ -80,7 +81,7 @@ def emit(
 def emit_many(events: list[OutboxEvent]) -> None:
     """Record several prepared events in one INSERT."""
     if events:
-        OutboxEvent.objects.bulk_create(events)
+        insert_objects(events)
         transaction.on_commit(_schedule_delivery)
 
 

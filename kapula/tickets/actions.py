@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from kapula.core import geo
 from kapula.core.access import require_ticket, scope_for
-from kapula.core.db import atomic_action
+from kapula.core.db import atomic_action, insert_objects
 from kapula.core.errors import Conflict, Forbidden, NotFound, TooLarge, ValidationFailed
 from kapula.core.models import Customer, Language, Organisation, OutboxEvent, Team, User
 from kapula.core.outbox import emit_many
@@ -108,7 +108,7 @@ class _Change:
         ))
 
     def flush(self) -> None:
-        HistoryEntry.objects.bulk_create(self.history)
+        insert_objects(self.history)
         emit_many(self.events)
 
 
