@@ -53,7 +53,6 @@ test: messages browser-deps
 
 lint: $(BIN)/kapula
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check kapula tests bench 2>/dev/null || true
 	$(BIN)/mypy kapula
 
 schema: $(BIN)/kapula
