@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.db import models
 from django.utils import timezone
@@ -48,6 +48,14 @@ class Channel(models.TextChoices):
 
 
 STAFF_ENTERED_CHANNELS = (Channel.WALK_IN, Channel.PHONE, Channel.SOCIAL_MEDIA)
+
+
+def choice_label(choices: Any, value: object) -> str:
+    """The label of ``value`` in ``choices``, translated: one enum lookup and one gettext."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value) if value is not None else ""
 
 
 class Level(models.TextChoices):
@@ -288,6 +296,11 @@ class Ticket(models.Model):
                          name="ticket_assignee_q"),
             models.Index(fields=["organisation", "-updated_at", "-id"], name="ticket_org_q"),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer"),
+            # one team's queue newest first, however busy the other teams are
+            models.Index(fields=["team", "-updated_at", "-id"], name="ticket_team_recent"),
+            # queue counts and the mine/unassigned views: only the (few) active tickets
+            models.Index(fields=["organisation", "team", "assignee"], name="ticket_active",
+                         condition=models.Q(status__in=ACTIVE_STATUSES)),
         ]
 
     def __str__(self) -> str:
@@ -449,3 +462,23 @@ class HistoryEntry(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValueError("history is append-only")
+
+
+def _fast_display(attname: str, choices: Any) -> Any:
+    def display(self: models.Model) -> str:
+        return choice_label(choices, getattr(self, attname))
+
+    display.__name__ = f"get_{attname}_display"
+    return display
+
+
+# Django's generated get_FOO_display() rebuilds a dict of every (lazy, translated) choice on
+# each call: ~30 gettext calls per row of a 50-row queue page (docs/performance.md).
+for _model, _fields in (
+    (Ticket, {"status": Status, "priority": Priority, "channel": Channel,
+              "language": Language, "impact": Level, "urgency": Level}),
+    (Message, {"kind": MessageKind, "author_kind": AuthorKind, "channel": Channel,
+               "language": Language}),
+):
+    for _name, _choices in _fields.items():
+        setattr(_model, f"get_{_name}_display", _fast_display(_name, _choices))
