@@ -59,6 +59,7 @@ schema: $(BIN)/kapula
 	$(KAPULA) export_openapi --output kapula/api/openapi.json
 
 bench: migrate
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || echo "wrk not installed: the API benchmark falls back to Python clients"
 	$(PY) bench/run_all.py
 
 clean:

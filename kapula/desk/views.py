@@ -7,6 +7,7 @@ client picks the part it needs with ``hx-select``), so every form also works as 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,10 +28,12 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
@@ -261,7 +264,34 @@ def queue_view(request: HttpRequest) -> HttpResponse:
         "page": page, "tabs": tabs, "current_tab": current, "form": form, "view": view,
         "team_id": team_id, "next_url": next_url, "first_url": first_url,
         "filtered": filtered, "title": current["label"],
+        "filter_fields": _filter_fields_html(form, bound=bool(form.is_bound and filtered)),
     })
+
+
+_FILTER_HTML: dict[tuple[object, ...], tuple[float, str]] = {}
+FILTER_HTML_SECONDS = 60.0
+
+
+def _filter_fields_html(form: f.QueueFilterForm, *, bound: bool) -> str:
+    """The filter form's fields as HTML. The empty form (the usual case) looks the same for
+    everybody with the same choices and language, so its HTML is kept for a minute: it has
+    some sixty widgets, the most expensive part of the queue page to render."""
+    def render_fields() -> str:
+        return "".join(render_to_string("desk/_field.html", {"field": field})
+                       for field in form)
+
+    if bound:
+        return mark_safe(render_fields())  # noqa: S308 - our own template output
+    key = (get_language(), *(tuple(field.field.choices) if hasattr(field.field, "choices")
+                             else () for field in form))
+    now = time.monotonic()
+    hit = _FILTER_HTML.get(key)
+    if hit is None or hit[0] < now:
+        if len(_FILTER_HTML) > 500:
+            _FILTER_HTML.clear()
+        hit = (now + FILTER_HTML_SECONDS, render_fields())
+        _FILTER_HTML[key] = hit
+    return mark_safe(hit[1])  # noqa: S308 - our own template output
 
 
 # --- ticket page ----------------------------------------------------------------------------
