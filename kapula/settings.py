@@ -111,13 +111,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+elif (DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+      and env_bool("KAPULA_DB_PREPARED_STATEMENTS", True)):
     # Server-side parameter binding lets psycopg prepare statements that a connection runs
     # again and again (ticket inserts, the ticket page's joins): PostgreSQL then skips
-    # parsing and planning them (docs/performance.md).
-    if env_bool("KAPULA_DB_PREPARED_STATEMENTS", True):
-        DATABASES["default"].setdefault("OPTIONS", {}).update(
-            {"server_side_binding": True, "prepare_threshold": 5})
+    # parsing and planning them (docs/performance.md). Turn off behind a pooler in
+    # transaction mode (e.g. PgBouncer before 1.21).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": 5})
 DATABASES["default"].setdefault("TEST", {})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
