@@ -114,16 +114,27 @@ def queue(user: Any, view: str, team_id: int | None = None) -> QuerySet[Ticket]:
 
 
 def queue_counts(user: Any) -> dict[str, Any]:
-    """Active ticket counts: mine, unassigned in my teams, and per visible team."""
+    """Active ticket counts: mine, unassigned in my teams, and per visible team (one scan of
+    the active tickets, grouped by team)."""
     scope: Scope = scope_for(user)
-    base = Ticket.objects.filter(scope.ticket_q(), status__in=ACTIVE_STATUSES)
-    agg = base.aggregate(
-        mine=Count("id", filter=Q(assignee_id=user.pk)),
-        unassigned=Count("id", filter=Q(team_id__in=sorted(scope.member_team_ids),
-                                        assignee__isnull=True)),
+    rows = (
+        Ticket.objects.filter(scope.ticket_q(), status__in=ACTIVE_STATUSES)
+        .values_list("team_id")
+        .annotate(
+            n=Count("id"),
+            mine=Count("id", filter=Q(assignee_id=user.pk)),
+            unassigned=Count("id", filter=Q(team_id__in=sorted(scope.member_team_ids),
+                                            assignee__isnull=True)),
+        )
+        .order_by()
     )
-    per_team = dict(base.values_list("team_id").annotate(n=Count("id")).order_by())
-    return {"mine": agg["mine"], "unassigned": agg["unassigned"], "teams": per_team}
+    per_team: dict[int | None, int] = {}
+    mine = unassigned = 0
+    for team_id, n, mine_n, unassigned_n in rows:
+        per_team[team_id] = n
+        mine += mine_n
+        unassigned += unassigned_n
+    return {"mine": mine, "unassigned": unassigned, "teams": per_team}
 
 
 # --- keyset pagination -----------------------------------------------------------------------
