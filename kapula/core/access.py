@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from kapula.core.errors import Forbidden
 from kapula.core.models import Membership, Role, Team, Unit, User
@@ -133,7 +134,7 @@ def require_ticket(user: Any, ticket: Ticket) -> Scope:
     """Raise :class:`Forbidden` unless ``user`` may see and work on ``ticket``."""
     scope = scope_for(user)
     if not scope.can_see(ticket):
-        raise Forbidden("You do not have access to this ticket.", code="ticket_forbidden")
+        raise Forbidden(_("You do not have access to this ticket."), code="ticket_forbidden")
     return scope
 
 

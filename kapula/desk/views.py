@@ -47,7 +47,7 @@ from kapula.desk import forms as f
 from kapula.desk import lookups
 from kapula.intake.actions import Intake, receive
 from kapula.tickets import actions as ticket_actions
-from kapula.tickets import queries
+from kapula.tickets import config, queries
 from kapula.tickets.attachments import AttachmentInput
 from kapula.tickets.models import (
     Attachment,
@@ -96,12 +96,14 @@ def _rate() -> tuple[int, int]:
 
 
 def _org_choices(user: User) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Active ticket types and categories, named in the current language (the rows are
+    cached per process with the rest of the ticket configuration)."""
     org_id = user.organisation_id or 0
-    types = [(t.pk, t.name) for t in TicketType.objects.filter(organisation_id=org_id,
-                                                               is_active=True)]
-    cats = [(c.pk, c.name) for c in Category.objects.filter(organisation_id=org_id,
-                                                            is_active=True)]
-    return types, cats
+    types = config.cached("desk_types", org_id, lambda: list(
+        TicketType.objects.filter(organisation_id=org_id, is_active=True)))
+    cats = config.cached("desk_categories", org_id, lambda: list(
+        Category.objects.filter(organisation_id=org_id, is_active=True)))
+    return [(t.pk, t.name) for t in types], [(c.pk, c.name) for c in cats]
 
 
 def _set_language_cookie(response: HttpResponseBase, language: str) -> None:

@@ -6,7 +6,7 @@ from django import template
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext as _
 
-from kapula.tickets.models import Level, Priority, Status, Ticket
+from kapula.tickets.models import AuthorKind, Channel, Level, Priority, Status, Ticket
 
 register = template.Library()
 
@@ -45,3 +45,13 @@ def history_value(name: str, value: str) -> str:
     if name == "priority" and value.isdigit() and int(value) in Priority.values:
         return str(Priority(int(value)).label)
     return value
+
+
+@register.filter
+def history_actor(label: str) -> str:
+    """Who made a change: a person's name as stored; a channel code or "system" in words."""
+    if label == AuthorKind.SYSTEM.value:
+        return str(AuthorKind.SYSTEM.label)
+    if label in Channel.values:
+        return str(Channel(label).label)
+    return label
