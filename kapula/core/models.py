@@ -59,7 +59,7 @@ class Organisation(models.Model):
         verbose_name=_("default team"),
         help_text=_("Where new tickets go when nothing else routes them."),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("organisation")
@@ -73,7 +73,8 @@ class Organisation(models.Model):
 class Unit(TranslatedName):
     """A node of the organisation's tree: a faculty, a service area, a department."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="units")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="units",
+                                     verbose_name=_("organisation"))
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children",
         verbose_name=_("parent unit"),
@@ -99,7 +100,8 @@ class Tier(models.TextChoices):
 class Team(TranslatedName):
     """A work queue. Tickets are owned by a team and optionally by one of its agents."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="teams")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="teams",
+                                     verbose_name=_("organisation"))
     unit = models.ForeignKey(
         Unit, null=True, blank=True, on_delete=models.SET_NULL, related_name="teams",
         verbose_name=_("unit"),
@@ -155,8 +157,10 @@ class User(AbstractUser):
 
 
 class Membership(models.Model):
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships",
+                             verbose_name=_("user"))
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships",
+                             verbose_name=_("team"))
     is_lead = models.BooleanField(_("team lead"), default=False)
 
     class Meta:
@@ -188,7 +192,7 @@ class Customer(models.Model):
     user = models.OneToOneField(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="customer"
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("customer")
@@ -217,8 +221,8 @@ class CustomerContact(models.Model):
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
-    kind = models.CharField(max_length=10, choices=ContactKind.choices)
-    value = models.CharField(max_length=254)
+    kind = models.CharField(_("kind"), max_length=10, choices=ContactKind.choices)
+    value = models.CharField(_("value"), max_length=254)
     normalised = models.CharField(max_length=254)
 
     class Meta:
@@ -241,13 +245,14 @@ def hash_token(raw: str) -> str:
 class ApiToken(models.Model):
     """A bearer token for the REST API. Only its SHA-256 is stored."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens",
+                             verbose_name=_("user"))
     name = models.CharField(_("name"), max_length=100)
-    prefix = models.CharField(max_length=12, editable=False)
+    prefix = models.CharField(_("prefix"), max_length=12, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("API token")
@@ -267,14 +272,14 @@ class OutboxEvent(models.Model):
     organisation = models.ForeignKey(
         Organisation, null=True, on_delete=models.CASCADE, related_name="+"
     )
-    topic = models.CharField(max_length=64, db_index=True)
-    aggregate = models.CharField(max_length=32)
-    aggregate_id = models.BigIntegerField()
-    payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField(default=timezone.now)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    topic = models.CharField(_("topic"), max_length=64, db_index=True)
+    aggregate = models.CharField(_("aggregate"), max_length=32)
+    aggregate_id = models.BigIntegerField(_("aggregate id"))
+    payload = models.JSONField(_("payload"), default=dict)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
 
     class Meta:
         verbose_name = _("outbox event")
@@ -297,6 +302,8 @@ class OutboxDelivery(models.Model):
     delivered_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("event delivery")
+        verbose_name_plural = _("event deliveries")
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["event", "subscriber"], name="delivery_once")
         ]
@@ -313,6 +320,8 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")
         ]

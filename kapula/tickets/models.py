@@ -211,6 +211,8 @@ class TicketSequence(models.Model):
     last = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("ticket number sequence")
+        verbose_name_plural = _("ticket number sequences")
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["organisation", "year"], name="sequence_per_year")
         ]
@@ -321,6 +323,8 @@ class CustomFieldValue(models.Model):
     value_date = models.DateField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("custom field value")
+        verbose_name_plural = _("custom field values")
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["ticket", "field"], name="one_value_per_field")
         ]
@@ -415,6 +419,8 @@ class TicketLink(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("ticket link")
+        verbose_name_plural = _("ticket links")
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["source", "target", "kind"], name="link_unique")
         ]
@@ -430,6 +436,8 @@ class ExternalReference(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("external reference")
+        verbose_name_plural = _("external references")
         constraints: ClassVar = [
             models.UniqueConstraint(
                 fields=["organisation", "system", "external_id"], name="external_ref_unique"
