@@ -98,6 +98,8 @@ TEMPLATES = [
 
 # --- database -------------------------------------------------------------------------
 DEFAULT_SQLITE = f"sqlite:///{VAR_DIR / 'kapula.sqlite3'}"
+if not env("DATABASE_URL"):
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded database lives here
 DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", DEFAULT_SQLITE), conn_max_age=int(env("KAPULA_DB_CONN_MAX_AGE", "60"))
