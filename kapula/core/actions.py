@@ -210,3 +210,15 @@ def revoke_api_token(*, actor: User, token: ApiToken) -> ApiToken:
 
         forget_token(token.token_hash)
     return token
+
+
+@atomic_action
+def set_interface_language(*, actor: User, language: str) -> User:
+    """Remember the language an agent chose for the workspace."""
+    if language not in Language.values:
+        raise ValidationFailed(_("Language must be fi, sv or en."), code="invalid_language",
+                               field="language")
+    if actor.language != language:
+        User.objects.filter(pk=actor.pk).update(language=language)
+        actor.language = language
+    return actor

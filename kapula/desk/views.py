@@ -171,8 +171,8 @@ def set_language(request: HttpRequest) -> HttpResponseBase:
     response = django_set_language(request)
     language = request.POST.get("language", "")
     user = request.user
-    if user.is_authenticated and language in Language.values and user.language != language:
-        User.objects.filter(pk=user.pk).update(language=language)
+    if user.is_authenticated and language in Language.values:
+        core_actions.set_interface_language(actor=user, language=language)
     return response
 
 
