@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import template
 from django.core.exceptions import FieldDoesNotExist
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from kapula.tickets.models import AuthorKind, Channel, Level, Priority, Status, Ticket
@@ -44,6 +47,14 @@ def history_value(name: str, value: str) -> str:
         return str(choices(value).label)
     if name == "priority" and value.isdigit() and int(value) in Priority.values:
         return str(Priority(int(value)).label)
+    if name.endswith("_at"):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if timezone.is_aware(moment):
+            moment = timezone.localtime(moment)
+        return formats.date_format(moment, "SHORT_DATETIME_FORMAT")
     return value
 
 
