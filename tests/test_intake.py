@@ -94,3 +94,34 @@ def test_walk_in_recorded_by_agent(world):
     t = r.ticket
     assert t.created_by == world.agent and t.status == Status.RESOLVED
     assert t.first_contact_resolution and t.customer.phones == ["040 123 4567"]
+
+
+def test_number_without_customer_does_not_thread(world):
+    """Ticket numbers are guessable: an anonymous contact quoting one opens its own ticket."""
+    first = receive(intake(world)).ticket
+    A.change_status(actor=None, ticket=first, status="resolved")
+    anon = receive(intake(world, subject=f"About {first.number}", body="Hei",
+                          customer=CustomerIdentity()))
+    assert anon.created
+    first.refresh_from_db()
+    assert first.status == Status.RESOLVED and first.messages.count() == 1
+
+
+def test_agent_cannot_write_into_invisible_ticket(world):
+    it_ticket = receive(intake(world, team=world.it_desk,
+                               customer=CustomerIdentity(email="it@example.fi"))).ticket
+    r = receive(intake(world, channel="walk_in", actor=world.agent,
+                       subject=f"Re: {it_ticket.number}", body="Asiakas kävi",
+                       customer=CustomerIdentity(email="it@example.fi")))
+    assert r.created and r.ticket.pk != it_ticket.pk
+    assert it_ticket.messages.count() == 1
+
+
+def test_closed_ticket_hands_external_reference_to_follow_up(world):
+    refs = ThreadRefs(external_refs=[("maint", "42")])
+    first = receive(intake(world, thread=refs)).ticket
+    A.change_status(actor=None, ticket=first, status="closed")
+    second = receive(intake(world, body="Työ jatkuu", thread=refs)).ticket
+    third = receive(intake(world, body="Työ valmis", thread=refs))
+    assert second.pk != first.pk and not third.created and third.ticket.pk == second.pk
+    assert TicketLink.objects.filter(source=second, target=first).exists()

@@ -241,3 +241,27 @@ def test_every_url_is_in_the_matrix() -> None:
 
     walk(get_resolver().url_patterns)
     assert not missing, f"add these URLs to the permission matrix: {missing}"
+
+
+@pytest.mark.parametrize("role", ["agent", "outsider"])
+def test_quoting_an_invisible_ticket_number_writes_nothing_into_it(role: str, ctx: Ctx) -> None:
+    """Creating a ticket whose title names a ticket the caller cannot see (API and desk)
+    opens a new ticket; the invisible one is untouched."""
+    user = getattr(ctx.world, role)
+    before = snapshot(ctx)[0]
+    _token, raw = create_api_token(actor=None, user=user, name="quote")
+    api = Client()
+    response = api.post("/api/v1/tickets", json.dumps({
+        "title": f"Re: {ctx.ticket.number}", "body": "Lisätietoa",
+        "customer": {"email": "matti@example.fi"}, "channel": "api"}),
+        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 201 and response.json()["number"] != ctx.ticket.number
+    desk = Client()
+    desk.force_login(user)
+    response = desk.post("/tickets/new/", {
+        "channel": "walk_in", "customer_email": "matti@example.fi",
+        "title": f"Re: {ctx.ticket.number}", "body": "Asiakas kävi", "language": "fi",
+        "impact": "medium", "urgency": "medium"})
+    assert response.status_code == 302
+    assert snapshot(ctx)[0] == before
+    assert Message.objects.filter(ticket=ctx.ticket).count() == 2  # inbound + the lead's note

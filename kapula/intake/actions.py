@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kapula.core.access import scope_for
 from kapula.core.actions import CustomerIdentity, find_or_create_customer
 from kapula.core.db import atomic_action
-from kapula.core.models import Organisation, User
+from kapula.core.models import Customer, Organisation, User
 from kapula.tickets import actions as ticket_actions
 from kapula.tickets.actions import Location
 from kapula.tickets.attachments import AttachmentInput
@@ -30,7 +31,6 @@ from kapula.tickets.models import (
     Status,
     Team,
     Ticket,
-    TicketLink,
     TicketType,
 )
 
@@ -96,26 +96,43 @@ def _follow(ticket: Ticket) -> Ticket:
     return ticket
 
 
-def find_thread(intake: Intake) -> Ticket | None:
+def find_thread(intake: Intake) -> tuple[Ticket | None, str]:
+    """The ticket this contact continues, and how it was found: "message" (a reference to
+    one of the ticket's messages), "external" (another system's id) or "number"."""
     org = intake.organisation
     refs = [m for m in intake.thread.message_ids if m]
     if refs:
         msg = (Message.objects.filter(ticket__organisation=org, external_id__in=refs[-50:])
                .select_related("ticket").order_by("-id").first())
         if msg is not None:
-            return _follow(msg.ticket)
+            return _follow(msg.ticket), "message"
     for system, ext_id in intake.thread.external_refs:
         ref = ExternalReference.objects.filter(organisation=org, system=system,
                                                external_id=ext_id).select_related("ticket")
         found = ref.first()
         if found is not None:
-            return _follow(found.ticket)
+            return _follow(found.ticket), "external"
     number = intake.thread.ticket_number or find_number(intake.subject, org.ticket_prefix)
     if number:
         ticket = Ticket.objects.filter(organisation=org, number=number.strip().upper()).first()
         if ticket is not None:
-            return _follow(ticket)
-    return None
+            return _follow(ticket), "number"
+    return None, ""
+
+
+def _may_continue(intake: Intake, ticket: Ticket, how: str, customer: Customer | None) -> bool:
+    """Whether this contact may be added to ``ticket``.
+
+    Ticket numbers are easy to guess, so a number alone continues a ticket only for the
+    ticket's own customer. A reference to one of the ticket's messages or another system's
+    id is evidence enough, unless the contact names a different customer. An agent recording
+    a contact never writes into a ticket they may not see.
+    """
+    if intake.actor is not None and not scope_for(intake.actor).can_see(ticket):
+        return False
+    if how == "number":
+        return customer is not None and ticket.customer_id == customer.pk
+    return customer is None or ticket.customer_id in (None, customer.pk)
 
 
 @atomic_action
@@ -131,11 +148,8 @@ def receive(intake: Intake) -> IntakeResult:
 
     customer = find_or_create_customer(actor=intake.actor, organisation=org,
                                        identity=intake.customer)
-    existing = find_thread(intake)
-    # A thread match only counts for the same customer (or when either side is unknown),
-    # so that quoting somebody else's ticket number cannot write into their ticket.
-    if existing is not None and customer is not None and existing.customer_id not in (
-            None, customer.pk):
+    existing, how = find_thread(intake)
+    if existing is not None and not _may_continue(intake, existing, how, customer):
         existing = None
     if existing is not None and existing.status != Status.CLOSED:
         message = ticket_actions.add_message(
@@ -162,5 +176,9 @@ def receive(intake: Intake) -> IntakeResult:
         first_contact_resolution=intake.first_contact_resolution,
     )
     if existing is not None:  # a follow-up to a closed ticket: a new one, linked
-        TicketLink.objects.create(source=ticket, target=existing, kind=LinkKind.RELATED)
+        ticket_actions.link(actor=None, ticket=ticket, other=existing, kind=LinkKind.RELATED)
+        # the other system's ids now lead to the new ticket, so its later updates land there
+        for system, ext_id in intake.thread.external_refs:
+            ExternalReference.objects.filter(ticket=existing, system=system,
+                                             external_id=ext_id).update(ticket=ticket)
     return IntakeResult(ticket, ticket.first_message, created=True)  # type: ignore[attr-defined]
