@@ -49,7 +49,7 @@ def list_customers(request: HttpRequest, params: Query[CustomerQuery]) -> dict[s
                 normalised=digits).values("customer_id"))
         qs = qs.filter(match)
     if params.cursor:
-        if not params.cursor.isdigit() or len(params.cursor) > 18:
+        if not (params.cursor.isascii() and params.cursor.isdigit()) or len(params.cursor) > 18:
             raise ValidationFailed(_("Invalid page cursor."), code="invalid_cursor",
                                    field="cursor")
         qs = qs.filter(pk__lt=int(params.cursor))

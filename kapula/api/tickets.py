@@ -74,7 +74,7 @@ def find_ticket(user: User, ref: str | int, field: str | None = None) -> Ticket:
     """A ticket the user may see, by id or number; anything else is 404."""
     text = str(ref).strip()
     qs = Ticket.objects.filter(scope_for(user).ticket_q())
-    if text.isdigit() and len(text) < 16:
+    if text.isascii() and text.isdigit() and len(text) < 16:
         found = qs.filter(pk=int(text)).first()
     elif 0 < len(text) <= 32:
         found = qs.filter(number=text.upper()).first()
@@ -95,7 +95,7 @@ def parse_if_match(value: str | None) -> int | None:
     if text.startswith(("W/", "w/")):
         text = text[2:]
     text = text.strip().strip('"')
-    if not text.isdigit() or len(text) > 9:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
         raise ValidationFailed(_("If-Match must hold a ticket version such as \"3\"."),
                                code="invalid_if_match", field="If-Match")
     return int(text)
@@ -211,7 +211,7 @@ def build_filter(user: User, f: TicketQuery) -> q.TicketFilter:
             assignee = user.pk
         elif value == "none":
             assignee = "none"
-        elif value.isdigit() and len(value) < 16:
+        elif value.isascii() and value.isdigit() and len(value) < 16:
             assignee = int(value)
         elif value:
             raise ValidationFailed(_('assignee must be a user id, "me" or "none".'),

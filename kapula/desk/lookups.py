@@ -25,7 +25,7 @@ def find_customers(user: User, text: str, limit: int = 10) -> list[Customer]:
     q = Q(name__icontains=text)
     contact_q = Q(kind=ContactKind.EMAIL, normalised=normalise_email(text))
     digits = normalise_phone(text)
-    if len(digits.lstrip("+")) >= 6 and digits.lstrip("+").isdigit():
+    if len(digits.lstrip("+")) >= 6 and digits.lstrip("+").isdigit() and digits.isascii():
         contact_q |= Q(kind=ContactKind.PHONE, normalised=digits)
     q |= Q(pk__in=CustomerContact.objects.filter(contact_q, organisation_id=org_id)
            .values("customer_id"))

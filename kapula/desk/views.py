@@ -266,7 +266,9 @@ def queue_view(request: HttpRequest) -> HttpResponse:
         "page": page, "tabs": tabs, "current_tab": current, "form": form, "view": view,
         "team_id": team_id, "next_url": next_url, "first_url": first_url,
         "filtered": filtered, "title": current["label"],
-        "filter_fields": _filter_fields_html(form, bound=bool(form.is_bound and filtered)),
+        # only the untouched form is shared between requests (no field of it in the query)
+        "filter_fields": _filter_fields_html(form, bound=any(k in request.GET
+                                                             for k in form.fields)),
     })
 
 

@@ -214,6 +214,9 @@ def _coerce_field(cf: CustomField, raw: Any) -> dict[str, Any]:
             dec = Decimal(str(raw).strip().replace(",", "."))
             if not dec.is_finite() or abs(dec) >= Decimal(10) ** 12:
                 raise bad
+            dec = dec.quantize(Decimal("0.000001"))  # the column's scale: 18 digits, 6 decimals
+            if abs(dec) >= Decimal(10) ** 12:
+                raise bad
             return {**empty, "value_decimal": dec}
         if cf.kind == FieldKind.BOOLEAN:
             if isinstance(raw, bool):

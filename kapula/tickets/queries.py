@@ -49,6 +49,7 @@ class TicketFilter:
 
 
 def _day_start(day: dt.date) -> dt.datetime:
+    day = min(max(day, dt.date(1900, 1, 1)), dt.date(9998, 12, 31))
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
@@ -80,11 +81,13 @@ def apply_filter(qs: QuerySet[Ticket], f: TicketFilter) -> QuerySet[Ticket]:
     if f.created_from:
         qs = qs.filter(created_at__gte=_day_start(f.created_from))
     if f.created_to:
-        qs = qs.filter(created_at__lt=_day_start(f.created_to + dt.timedelta(days=1)))
+        qs = qs.filter(created_at__lt=_day_start(min(f.created_to, dt.date(9998, 12, 30))
+                                                 + dt.timedelta(days=1)))
     if f.updated_from:
         qs = qs.filter(updated_at__gte=_day_start(f.updated_from))
     if f.updated_to:
-        qs = qs.filter(updated_at__lt=_day_start(f.updated_to + dt.timedelta(days=1)))
+        qs = qs.filter(updated_at__lt=_day_start(min(f.updated_to, dt.date(9998, 12, 30))
+                                                 + dt.timedelta(days=1)))
     return qs
 
 
@@ -180,8 +183,10 @@ def _decode(cursor: str, columns: tuple[str, ...]) -> list[Any]:
                     raise bad
                 out.append(parsed)
             else:
-                out.append(int(value))
-        except (TypeError, ValueError):
+                if type(value) is not int or abs(value) > 2**63:
+                    raise bad
+                out.append(value)
+        except (TypeError, ValueError, OverflowError):
             raise bad from None
     return out
 

@@ -648,3 +648,12 @@ def test_take_assigns_to_me(world):
     # somebody outside the ticket's team cannot take it
     hidden = make_ticket(world, team=world.it_desk, email="y@example.fi")
     assert client.post(reverse("desk:take", args=[hidden.pk])).status_code == 404
+
+
+def test_filter_form_of_one_request_never_shown_to_another(world):
+    """The empty filter form is cached; a submitted one (even an invalid sort) never is."""
+    first = logged_in(world.agent)
+    first.get(reverse("desk:queue") + "?sort=%3Cb%3Ezzz%3C%2Fb%3E")
+    other = logged_in(world.agent)
+    page = other.get(reverse("desk:queue") + "?view=mine").content.decode()
+    assert "zzz" not in page
