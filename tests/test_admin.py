@@ -58,3 +58,20 @@ def test_non_admins_are_kept_out(client, world, who):
     response = client.get(reverse("admin:core_team_changelist"))
     assert response.status_code == 302
     assert Team.objects.count() == 4
+
+
+def test_tokens_cannot_be_moved_or_revived_but_can_be_revoked(client, world):
+    from kapula.core.actions import create_api_token
+    from kapula.core.models import ApiToken
+
+    token, raw = create_api_token(actor=None, user=world.agent, name="integraatio")
+    client.force_login(world.org_admin)
+    change_url = reverse("admin:core_apitoken_change", args=[token.pk])
+    page = client.get(change_url).content.decode()
+    assert 'name="user"' not in page and 'name="revoked_at"' not in page
+    response = client.post(reverse("admin:core_apitoken_changelist"), {
+        "action": "revoke", "_selected_action": [token.pk]})
+    assert response.status_code == 302
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
+    api = type(client)()
+    assert api.get("/api/v1/teams", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401

@@ -21,6 +21,7 @@ from kapula.core.models import (
     Language,
     Organisation,
     OutboxEvent,
+    Role,
     User,
     hash_token,
 )
@@ -199,16 +200,23 @@ def create_api_token(*, actor: User | None, user: User, name: str) -> tuple[ApiT
 
 
 @atomic_action
-def revoke_api_token(*, actor: User, token: ApiToken) -> ApiToken:
-    if token.user_id != actor.pk and not actor.is_superuser:
+def revoke_api_token(*, actor: User, token: ApiToken, as_admin: bool = False) -> ApiToken:
+    """Revoke a token: one's own, or (``as_admin``) any token of the admin's organisation."""
+    own = token.user_id == actor.pk
+    admin_ok = as_admin and (actor.is_superuser or (
+        actor.role == Role.ORG_ADMIN and token.user.organisation_id == actor.organisation_id))
+    if not (own or admin_ok or actor.is_superuser):
         raise Forbidden(_("You can only revoke your own tokens."), code="token_forbidden")
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        # verified tokens are cached briefly by the API (kapula.api.auth); forget this one now
+        # verified tokens are cached briefly by the API (kapula.api.auth): forget this one
+        # now and again after commit (a request in between may have cached it anew)
         from kapula.api.auth import forget_token
 
-        forget_token(token.token_hash)
+        digest = token.token_hash
+        forget_token(digest)
+        transaction.on_commit(lambda: forget_token(digest))
     return token
 
 

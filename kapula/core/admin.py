@@ -192,11 +192,23 @@ class CustomerAdmin(OrgScopedAdmin):
 class ApiTokenAdmin(OrgScopedAdmin):
     org_field = "user__organisation"
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = ("prefix", "created_at", "last_used_at")
+    # a token cannot be moved to another person or brought back to life; revoke it with the
+    # action below (or in the workspace), which also ends its cached verification
+    readonly_fields = ("user", "prefix", "created_at", "last_used_at", "revoked_at")
     exclude = ("token_hash",)
+    actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tokens are created with `kapula create_api_token` or in the workspace
+
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        from kapula.core.actions import revoke_api_token
+
+        actor = request.user
+        assert isinstance(actor, User)  # the admin requires a logged-in staff user
+        for token in queryset.select_related("user"):
+            revoke_api_token(actor=actor, token=token, as_admin=True)
 
 
 @admin.register(OutboxEvent)
