@@ -41,7 +41,7 @@ from django.views.i18n import set_language as django_set_language
 from kapula.core import actions as core_actions
 from kapula.core.access import scope_for
 from kapula.core.actions import CustomerIdentity
-from kapula.core.errors import ActionError, Conflict
+from kapula.core.errors import ActionError, Conflict, TooLarge
 from kapula.core.models import ApiToken, Language, Team, User
 from kapula.desk import forms as f
 from kapula.desk import lookups
@@ -79,6 +79,14 @@ def _apply_error(form: Form | None, request: HttpRequest, error: ActionError) ->
 
 
 def _uploads(files: list[Any]) -> list[AttachmentInput]:
+    """Uploaded files for an action; an oversize file is refused before it is read."""
+    limit = settings.KAPULA_MAX_ATTACHMENT_BYTES
+    for upload in files:
+        if upload.size is not None and upload.size > limit:
+            raise TooLarge(
+                _("The attachment %(name)s is too large (at most %(mb)s MB).")
+                % {"name": upload.name, "mb": limit // (1024 * 1024)},
+                code="attachment_too_large", field="attachments")
     return [AttachmentInput(filename=u.name or "attachment", content=u.read(),
                             content_type=u.content_type or "") for u in files]
 
@@ -458,6 +466,9 @@ def update_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "team": team, "assignee": assignee, "ticket_type": ttype, "category": category,
             "tags": form.tag_names(), "custom_fields": form.custom_values(),
         }
+        if d["assignee"] == ticket.assignee_id:
+            # unchanged: let a move to another team free the assignee if they stay behind
+            del changes["assignee"]
         if (d.get("address") or "") != ticket.address:
             changes["location"] = ticket_actions.Location(
                 latitude=ticket.latitude, longitude=ticket.longitude,

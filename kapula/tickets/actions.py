@@ -731,8 +731,12 @@ def update_ticket(
             setf(k, v)
 
     # related rows
-    new_type_id = fields["ticket_type"].pk if fields.get("ticket_type") else ticket.ticket_type_id
-    new_cat_id = fields["category"].pk if fields.get("category") else ticket.category_id
+    def new_id(name: str) -> int | None:
+        if name in fields:  # changed, possibly to none
+            return fields[name].pk if fields[name] is not None else None
+        return getattr(ticket, f"{name}_id")
+
+    new_type_id, new_cat_id = new_id("ticket_type"), new_id("category")
     prepared = _prepare_custom_fields(org_id, new_type_id, new_cat_id,
                                       dict(changes.get("custom_fields") or {}),
                                       check_required=False)
@@ -847,7 +851,13 @@ def merge(*, actor: User | None, source: Ticket, target: Ticket) -> Ticket:
                         code="organisation_forbidden")
     if source.pk == target.pk:
         raise ValidationFailed(_("A ticket cannot be merged into itself."), code="self_merge")
-    source, target = _locked(source), _locked(target)
+    # lock both rows in one statement, in id order, so that two opposite merges at the same
+    # time wait for each other instead of deadlocking
+    locked = {t.pk: t for t in Ticket.objects.select_for_update().filter(
+        pk__in=[source.pk, target.pk]).order_by("pk")}
+    if len(locked) != 2:
+        raise NotFound(_("No such ticket."), code="ticket_not_found")
+    source, target = locked[source.pk], locked[target.pk]
     if source.merged_into_id:
         raise Conflict(_("The ticket was already merged."), code="already_merged")
     if target.merged_into_id:

@@ -657,3 +657,19 @@ def test_filter_form_of_one_request_never_shown_to_another(world):
     other = logged_in(world.agent)
     page = other.get(reverse("desk:queue") + "?view=mine").content.decode()
     assert "zzz" not in page
+
+
+def test_moving_an_assigned_ticket_to_another_team(world):
+    """The lead moves their own ticket to the service point: it goes, unassigned."""
+    ticket = A.create_ticket(actor=world.lead, organisation=world.org, title="Tulostin",
+                             body="Tulostin ei toimi", channel="phone", team=world.it_desk,
+                             assignee=world.lead)
+    client = logged_in(world.lead)
+    response = client.post(reverse("desk:update", args=[ticket.pk]), {
+        "status": "new", "impact": "medium", "urgency": "medium",
+        "team": world.service_point.pk, "assignee": world.lead.pk,
+        "ticket_type": ticket.ticket_type_id or "", "category": "", "tags": "",
+        "address": "", "version": ticket.version})
+    assert response.status_code in (200, 302)
+    ticket.refresh_from_db()
+    assert ticket.team == world.service_point and ticket.assignee is None
