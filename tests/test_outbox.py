@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from kapula.core import outbox
@@ -60,8 +61,12 @@ def test_subscribers_receive_and_failures_retry_alone(world, recorder):
     assert "ok:ticket.created" in seen and not any(s.startswith("flaky") for s in seen)
     pending = OutboxEvent.objects.get(topic="ticket.created")
     assert pending.processed_at is None and "receiver down" in pending.last_error
+    assert pending.next_attempt_at is not None  # waits for its backoff
     fail["on"] = False
     seen.clear()
+    outbox.deliver_pending()
+    assert seen == []  # not due yet
+    OutboxEvent.objects.filter(pk=pending.pk).update(next_attempt_at=timezone.now())
     outbox.deliver_pending()
     assert seen == ["flaky:ticket.created"]  # "ok" is not run twice
     pending.refresh_from_db()
@@ -111,3 +116,22 @@ def test_audit_log_writes_json_lines(world, tmp_path):
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert {"ticket.created", "message.added"} <= {line["topic"] for line in lines}
     assert all(line["organisation"] == world.org.pk for line in lines)
+
+
+def test_failing_subscriber_backs_off_instead_of_burning_retries(world, recorder):
+    """Many pending events and a subscriber that is down: one run tries each event once,
+    schedules a later run, and leaves them waiting with growing backoff."""
+    seen, fail = recorder
+    fail["on"] = True
+    for _ in range(3):
+        create(world)
+    OutboxEvent.objects.update(processed_at=None)
+    outbox.deliver_outbox.call()
+    created = OutboxEvent.objects.filter(topic="ticket.created")
+    assert {e.attempts for e in created} == {1}
+    assert all(e.next_attempt_at > timezone.now() for e in created)
+    retry = DBTaskResult.objects.filter(task_path__endswith="deliver_outbox",
+                                        run_after__isnull=False)
+    assert retry.exists()
+    assert outbox.backoff(1).total_seconds() == 2
+    assert outbox.backoff(30).total_seconds() == outbox.MAX_BACKOFF_SECONDS

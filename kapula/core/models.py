@@ -279,6 +279,7 @@ class OutboxEvent(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
 
     class Meta:

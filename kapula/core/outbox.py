@@ -109,32 +109,68 @@ def _schedule_delivery() -> None:
 
 @task()
 def deliver_outbox() -> int:
-    """Deliver every pending event; safe to run concurrently and repeatedly."""
+    """Deliver every pending event that is due; safe to run concurrently and repeatedly.
+    Events whose subscribers failed wait for their backoff; a run is scheduled for then."""
     total = 0
     while True:
-        handled = deliver_pending(batch=200)
+        handled, failed = _deliver_batch(200)
         total += handled
-        if handled < 200:
-            return total
+        if failed or handled < 200:
+            break
+    _schedule_retry()
+    return total
 
 
 MAX_ATTEMPTS = 20
+MAX_BACKOFF_SECONDS = 3600
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try of an event that failed ``attempts`` times: 2, 4, 8 ...
+    seconds, at most an hour (20 attempts span about 15 hours)."""
+    return timedelta(seconds=min(2 ** max(attempts, 1), MAX_BACKOFF_SECONDS))
+
+
+def _due() -> Any:
+    from django.db.models import Q
+
+    return Q(processed_at__isnull=True, attempts__lt=MAX_ATTEMPTS) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
+
+
+def _schedule_retry() -> None:
+    """If failed events wait for a later try, make sure a delivery run happens then."""
+    from django.db.models import Min
+
+    nxt = OutboxEvent.objects.filter(
+        processed_at__isnull=True, attempts__lt=MAX_ATTEMPTS, next_attempt_at__isnull=False
+    ).aggregate(at=Min("next_attempt_at"))["at"]
+    if nxt is None:
+        return
+    if default_task_backend.supports_defer:
+        deliver_outbox.using(run_after=max(nxt, timezone.now())).enqueue()
 
 
 def deliver_pending(batch: int = 200) -> int:
-    """Claim up to ``batch`` pending events and run their subscribers. Returns how many."""
+    """Claim up to ``batch`` due events and run their subscribers. Returns how many."""
+    return _deliver_batch(batch)[0]
+
+
+def _deliver_batch(batch: int) -> tuple[int, int]:
+    """One batch: (events handled, events with a failing subscriber)."""
     with transaction.atomic():
-        qs = OutboxEvent.objects.filter(processed_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+        qs = OutboxEvent.objects.filter(_due())
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True)
         events = list(qs.order_by("id")[:batch])
         if not events:
-            return 0
+            return 0, 0
         done = set(
             OutboxDelivery.objects.filter(event__in=events).values_list("event_id", "subscriber")
         )
         subs = subscribers()
         now = timezone.now()
+        failures = 0
         for event in events:
             failed: list[str] = []
             for sub in subs:
@@ -149,9 +185,13 @@ def deliver_pending(batch: int = 200) -> int:
                     failed.append(f"{sub.name}: {exc}")
             event.attempts += 1
             if failed:
+                failures += 1
                 event.last_error = "\n".join(failed)[:4000]
+                event.next_attempt_at = now + backoff(event.attempts)
             else:
                 event.processed_at = now
+                event.next_attempt_at = None
                 event.last_error = ""
-        OutboxEvent.objects.bulk_update(events, ["attempts", "last_error", "processed_at"])
-    return len(events)
+        OutboxEvent.objects.bulk_update(
+            events, ["attempts", "last_error", "processed_at", "next_attempt_at"])
+    return len(events), failures
