@@ -34,21 +34,30 @@ def next_number(organisation: Organisation, year: int | None = None) -> str:
 _known_sequences: set[str] = set()
 
 
+def _lock_key(organisation_id: int, year: int) -> int:
+    """The advisory lock of one organisation's numbers for one year."""
+    return 0x4B50_0000_0000_0000 + int(organisation_id) * 10_000 + int(year)
+
+
 def _next_value(organisation_id: int, year: int) -> int:
     if connection.vendor == "postgresql":
         name = sequence_name(organisation_id, year)
         with connection.cursor() as cur:
+            # the shared advisory lock keeps numbers away from a block being reserved for a
+            # bulk load (reserve_block takes it exclusively); it costs no extra round trip
+            take = f"SELECT pg_advisory_xact_lock_shared(%s), nextval('{name}')"
+            key = [_lock_key(organisation_id, year)]
             if name in _known_sequences:
-                cur.execute(f"SELECT nextval('{name}')")
-                return int(cur.fetchone()[0])
+                cur.execute(take, key)
+                return int(cur.fetchone()[1])
             try:
                 with transaction.atomic():
-                    cur.execute(f"SELECT nextval('{name}')")
-                    value = int(cur.fetchone()[0])
+                    cur.execute(take, key)
+                    value = int(cur.fetchone()[1])
             except DatabaseError:  # no sequence yet for this organisation and year
                 ensure_sequence(organisation_id, year)
-                cur.execute(f"SELECT nextval('{name}')")
-                value = int(cur.fetchone()[0])
+                cur.execute(take, key)
+                value = int(cur.fetchone()[1])
             # Remember it only once it surely exists (a rolled-back CREATE leaves nothing).
             transaction.on_commit(lambda: _known_sequences.add(name))
             return value
@@ -84,8 +93,10 @@ def reserve_block(organisation: Organisation, year: int, count: int) -> int:
     if connection.vendor == "postgresql":
         ensure_sequence(organisation.pk, year)
         name = sequence_name(organisation.pk, year)
-        with connection.cursor() as cur:
-            cur.execute(f"LOCK TABLE {TicketSequence._meta.db_table} IN EXCLUSIVE MODE")
+        with transaction.atomic(), connection.cursor() as cur:
+            # waits for tickets being numbered right now, and holds new ones back until the
+            # block is reserved (they take the lock shared in _next_value)
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(organisation.pk, year)])
             cur.execute(f"SELECT last_value, is_called FROM {name}")
             last, called = cur.fetchone()
             start = int(last) + 1 if called else int(last)
