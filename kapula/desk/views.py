@@ -369,10 +369,17 @@ def _render_ticket(request: HttpRequest, ticket: Ticket, *, reply_form: f.ReplyF
     history = list(ticket.history.order_by("-at", "-id")[:200])
     links = list(TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket)).select_related(
         "source", "target"))
-    related = [(lk.target if lk.source_id == ticket.pk else lk.source, lk.get_kind_display())
-               for lk in links]
-    children = list(Ticket.objects.filter(parent=ticket).only("id", "number", "title",
-                                                              "status"))
+    # linked tickets are listed only when this agent may see them (their titles can tell
+    # something about other teams' customers)
+    scope = scope_for(user)
+    related = [(other, lk.get_kind_display()) for lk in links
+               for other in [lk.target if lk.source_id == ticket.pk else lk.source]
+               if scope.can_see(other)]
+    children = list(Ticket.objects.filter(scope.ticket_q(), parent=ticket).only(
+        "id", "number", "title", "status"))
+    parent = ticket.parent
+    if parent is not None and not scope.can_see(parent):
+        parent = None
     attachments = [a for m in conversation for a in m.attachments.all()]
     customer = ticket.customer
     who = (customer.emails[:1] or customer.phones[:1] or [customer.name]) if customer else []
@@ -380,7 +387,7 @@ def _render_ticket(request: HttpRequest, ticket: Ticket, *, reply_form: f.ReplyF
     return render(request, "desk/ticket.html", {
         "ticket": ticket, "title": f"{ticket.number} {ticket.title}",
         "conversation": conversation, "history": history, "related": related,
-        "children": children, "attachments": attachments,
+        "children": children, "parent": parent, "attachments": attachments,
         "reply_form": reply_form or f.ReplyForm(initial={"version": ticket.version}),
         "properties_form": properties_form or _properties_form(ticket, user),
         "link_form": link_form or f.LinkForm(),

@@ -673,3 +673,16 @@ def test_moving_an_assigned_ticket_to_another_team(world):
     assert response.status_code in (200, 302)
     ticket.refresh_from_db()
     assert ticket.team == world.service_point and ticket.assignee is None
+
+
+def test_links_to_invisible_tickets_are_not_shown(world):
+    mine = make_ticket(world)
+    secret = A.create_ticket(actor=world.org_admin, organisation=world.org,
+                             title="Salainen IT-asia", body="x", channel="phone",
+                             team=world.it_desk)
+    A.link(actor=world.org_admin, ticket=mine, other=secret, kind="related")
+    A.link(actor=world.org_admin, ticket=mine, other=secret, kind="parent")
+    page = logged_in(world.agent).get(reverse("desk:ticket", args=[mine.pk]))
+    assert page.status_code == 200 and "Salainen IT-asia" not in page.content.decode()
+    page = logged_in(world.org_admin).get(reverse("desk:ticket", args=[mine.pk]))
+    assert "Salainen IT-asia" in page.content.decode()
