@@ -48,8 +48,12 @@ def test_events_roll_back_with_the_change(world):
 
 def test_delivery_scheduled_after_commit(world, django_capture_on_commit_callbacks):
     outbox._scheduled_until = 0.0
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks() as callbacks:
         create(world)
+    # nothing is queued while the transaction is open, only by its on-commit callback
+    assert not DBTaskResult.objects.filter(task_path__endswith="deliver_outbox").exists()
+    for callback in callbacks:
+        callback()
     assert DBTaskResult.objects.filter(task_path__endswith="deliver_outbox").exists()
 
 
