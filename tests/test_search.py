@@ -56,3 +56,15 @@ def test_other_organisation_never_found(world):
     t = add(world, "Salainen", "Salainen asia")
     assert search_tickets(world.other_agent, "salainen").tickets == []
     assert search_tickets(world.other_agent, t.number).tickets == []
+
+
+def test_reindex_command_rebuilds_the_index(world):
+    from django.core.management import call_command
+    from django.db import connection
+
+    t = add(world, "Katuvalo", "Hämeenkadun katuvalo on rikki")
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM tickets_search")
+    assert search_tickets(world.agent, "katuvalo").tickets == []
+    call_command("reindex_search", verbosity=0)
+    assert search_tickets(world.agent, "katuvalo").tickets == [t]
