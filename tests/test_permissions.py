@@ -265,3 +265,37 @@ def test_quoting_an_invisible_ticket_number_writes_nothing_into_it(role: str, ct
     assert response.status_code == 302
     assert snapshot(ctx)[0] == before
     assert Message.objects.filter(ticket=ctx.ticket).count() == 2  # inbound + the lead's note
+
+
+@pytest.mark.parametrize("how", ["desk-link", "desk-merge", "api-link", "api-merge"])
+def test_link_or_merge_with_an_invisible_ticket_changes_nothing(how: str, ctx: Ctx) -> None:
+    """The agent's own ticket is visible, the IT ticket is not: linking or merging the two
+    must fail without a trace, and without telling that the IT ticket exists."""
+    agent = ctx.world.agent
+    own = receive(Intake(organisation=ctx.world.org, channel="phone", subject="Oma asia",
+                         body="Asiakas soitti.", actor=agent)).ticket
+    before = snapshot(ctx)
+    own_before = Ticket.objects.filter(pk=own.pk).values_list("version", "merged_into_id",
+                                                              "parent_id").get()
+    if how.startswith("desk"):
+        client = Client()
+        client.force_login(agent)
+        kind = how.split("-")[1]
+        data = ({"kind": "related", "number": ctx.ticket.number} if kind == "link"
+                else {"number": ctx.ticket.number, "confirm": "on"})
+        response = client.post(f"/tickets/{own.pk}/{kind}/", data)
+        assert response.status_code == 422
+    else:
+        _token, raw = create_api_token(actor=None, user=agent, name="links")
+        client = Client()
+        body = ({"kind": "related", "ticket": ctx.ticket.number} if how == "api-link"
+                else {"into": ctx.ticket.number})
+        endpoint = "links" if how == "api-link" else "merge"
+        response = client.post(f"/api/v1/tickets/{own.pk}/{endpoint}",
+                               json.dumps(body), content_type="application/json",
+                               HTTP_AUTHORIZATION=f"Bearer {raw}")
+        assert response.status_code == 404
+    assert ctx.ticket.title.encode() not in response.content
+    assert snapshot(ctx)[0] == before[0] and snapshot(ctx)[1][4] == before[1][4]  # links
+    assert Ticket.objects.filter(pk=own.pk).values_list(
+        "version", "merged_into_id", "parent_id").get() == own_before
