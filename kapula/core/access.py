@@ -31,7 +31,6 @@ class Scope:
     all_teams: bool = False
     team_ids: frozenset[int] = field(default_factory=frozenset)
     member_team_ids: frozenset[int] = field(default_factory=frozenset)
-    lead_team_ids: frozenset[int] = field(default_factory=frozenset)
     role: str = Role.AGENT
 
     @property
@@ -93,12 +92,11 @@ def _compute_scope(user: User) -> Scope:
     org_id: int = user.organisation_id  # type: ignore[assignment]  # checked by the caller
     rows = list(
         Membership.objects.filter(user=user, team__organisation_id=org_id, team__is_active=True)
-        .values_list("team_id", "team__unit_id", "is_lead")
+        .values_list("team_id", "team__unit_id")
     )
     member = frozenset(r[0] for r in rows)
-    leads = frozenset(r[0] for r in rows if r[2])
     if user.role == Role.ORG_ADMIN:
-        return Scope(user.pk, org_id, True, member, member, leads, user.role)
+        return Scope(user.pk, org_id, True, member, member, user.role)
     units = list(Unit.objects.filter(organisation_id=org_id).values_list("id", "parent_id",
                                                                           "shared_visibility"))
     roots: set[int] = set()
@@ -107,7 +105,7 @@ def _compute_scope(user: User) -> Scope:
     shared = {u[0] for u in units if u[2]}
     if shared:
         parent_of = {u[0]: u[1] for u in units}
-        for _team_id, unit_id, _lead in rows:
+        for _team_id, unit_id in rows:
             node: int | None = unit_id
             depth = 0
             while node is not None and depth < 50:
@@ -121,7 +119,7 @@ def _compute_scope(user: User) -> Scope:
             Team.objects.filter(organisation_id=org_id, unit_id__in=unit_ids)
             .values_list("id", flat=True)
         )
-    return Scope(user.pk, org_id, False, frozenset(team_ids), member, leads, user.role)
+    return Scope(user.pk, org_id, False, frozenset(team_ids), member, user.role)
 
 
 def visible_tickets(user: Any) -> QuerySet[Ticket]:
@@ -136,11 +134,3 @@ def require_ticket(user: Any, ticket: Ticket) -> Scope:
     if not scope.can_see(ticket):
         raise Forbidden(_("You do not have access to this ticket."), code="ticket_forbidden")
     return scope
-
-
-def can_administer(user: Any) -> bool:
-    return bool(
-        getattr(user, "is_superuser", False)
-        or (getattr(user, "is_authenticated", False)
-            and user.role in (Role.ORG_ADMIN, Role.UNIT_ADMIN))
-    )

@@ -107,16 +107,6 @@ class Category(TranslatedName):
         verbose_name_plural = _("categories")
         ordering = ["name_fi"]
 
-    def path(self) -> str:
-        parts = [self.name]
-        node = self.parent
-        depth = 0
-        while node is not None and depth < 10:
-            parts.append(node.name)
-            node = node.parent
-            depth += 1
-        return " › ".join(reversed(parts))
-
 
 class PriorityRule(models.Model):
     """One cell of an organisation's impact x urgency matrix."""
@@ -307,10 +297,6 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in ACTIVE_STATUSES
 
 
 class CustomFieldValue(models.Model):
