@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 /root/.pyenv/versions/3.13*/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench venv install messages translations migrate demo clean schema browser-deps
+.PHONY: run test lint bench venv install messages translations migrate demo clean schema browser-deps mail-deps
 
 $(BIN)/kapula: pyproject.toml constraints.txt
 	@if [ -z "$(PYTHON)" ]; then echo "Kapula needs Python >= 3.12 (python3.13 or python3.12 on PATH or under pyenv)"; exit 1; fi
@@ -39,16 +39,25 @@ run: demo
 	@echo ""
 	@echo "Kapula: http://$(HOST):$(PORT)/   (API docs: http://$(HOST):$(PORT)/api/v1/docs)"
 	@$(KAPULA) demo_data --logins
-	@echo "Task worker started alongside; stop both with Ctrl-C."
+	@echo "Mail: send to palvelu@demolan.example over SMTP at $(HOST):2525 (or run"
+	@echo "  '$(KAPULA) email_ingest FILE.eml'); outgoing mail is written to var/sent-mail/"
+	@echo "  unless KAPULA_SMTP_HOST is set."
+	@echo "Task worker, IMAP fetcher and mail listener started alongside; stop all with Ctrl-C."
 	@trap 'kill 0' EXIT INT TERM; \
+	  export KAPULA_MAIL_BACKEND=$${KAPULA_MAIL_BACKEND:-$$( [ -n "$$KAPULA_SMTP_HOST" ] && echo django.core.mail.backends.smtp.EmailBackend || echo django.core.mail.backends.filebased.EmailBackend)}; \
 	  $(KAPULA) db_worker --queue-name default --interval 0.5 & \
+	  $(KAPULA) fetch_mail & \
+	  $(KAPULA) mail_listener --smtp --host $(HOST) --port 2525 & \
 	  $(BIN)/gunicorn kapula.wsgi:application --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - & \
 	  wait
 
 browser-deps:
 	@./scripts/browser-deps.sh
 
-test: messages browser-deps
+mail-deps:
+	@./scripts/mail-deps.sh
+
+test: messages browser-deps mail-deps
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: $(BIN)/kapula

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "kapula.core",
     "kapula.tickets",
     "kapula.intake",
+    "kapula.intake.mail",
     "kapula.desk",
     "kapula.api",
 ]
@@ -202,6 +203,33 @@ KAPULA_ALLOWED_ATTACHMENT_TYPES = env_list(
     "application/vnd.oasis.opendocument.text,application/msword,application/vnd.ms-excel,"
     "message/rfc822",
 )
+# Email channel. Outgoing mail goes through this SMTP server (see docs/subsystems/email.md).
+_MAIL_BACKEND = env("KAPULA_MAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+MAILERS: dict[str, dict[str, object]] = {
+    "default": {
+        "BACKEND": _MAIL_BACKEND,
+        "OPTIONS": {"file_path": str(VAR_DIR / "sent-mail")} if "filebased" in _MAIL_BACKEND
+        else {} if "smtp" not in _MAIL_BACKEND else {
+            "host": env("KAPULA_SMTP_HOST", "127.0.0.1"),
+            "port": int(env("KAPULA_SMTP_PORT", "25")),
+            "username": env("KAPULA_SMTP_USER", ""),
+            "password": env("KAPULA_SMTP_PASSWORD", ""),
+            "use_tls": env_bool("KAPULA_SMTP_STARTTLS", False),
+            "use_ssl": env_bool("KAPULA_SMTP_SSL", False),
+            "timeout": int(env("KAPULA_SMTP_TIMEOUT", "20")),
+        },
+    },
+}
+DEFAULT_FROM_EMAIL = env("KAPULA_DEFAULT_FROM_EMAIL", "kapula@localhost")
+#: marks our outgoing mail (X-Kapula-Loop) so that it is recognised if it ever comes back
+KAPULA_INSTANCE_ID = env("KAPULA_INSTANCE_ID", "kapula")
+KAPULA_MAX_EMAIL_BYTES = int(env("KAPULA_MAX_EMAIL_BYTES", str(40 * 1024 * 1024)))
+#: automatic mails (acknowledgments, notices) to one address per hour at most: a guard
+#: against loops with other systems' responders that do not mark their mail
+KAPULA_MAIL_AUTOMATIC_PER_HOUR = int(env("KAPULA_MAIL_AUTOMATIC_PER_HOUR", "5"))
+KAPULA_MAIL_MAX_ATTEMPTS = int(env("KAPULA_MAIL_MAX_ATTEMPTS", "12"))
+#: no automatic mail or reply mail about events older than this (back-dated imports)
+KAPULA_MAIL_STALE_HOURS = int(env("KAPULA_MAIL_STALE_HOURS", "24"))
 KAPULA_SEARCH_DEFAULT_MONTHS = int(env("KAPULA_SEARCH_DEFAULT_MONTHS", "6"))
 KAPULA_LOGIN_RATE = env("KAPULA_LOGIN_RATE", "10/300")  # attempts per seconds, per IP+user
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -21,6 +21,8 @@ from django.urls import get_resolver
 from kapula.core.actions import CustomerIdentity, create_api_token
 from kapula.core.models import ApiToken, Customer, IdempotencyRecord, OutboxEvent
 from kapula.intake.actions import Intake, receive
+from kapula.intake.mail.ingest import store_raw
+from kapula.intake.mail.models import InboundEmail
 from kapula.tickets import actions as A
 from kapula.tickets.attachments import AttachmentInput
 from kapula.tickets.models import Attachment, HistoryEntry, Message, Ticket, TicketLink
@@ -38,6 +40,7 @@ class Ctx:
     attachment: Attachment
     customer: Customer
     lead_token: ApiToken
+    inbound: InboundEmail
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ ENDPOINTS = [
     Endpoint("desk:merge", "POST", lambda c: f"/tickets/{_t(c)}/merge/", "ticket",
              lambda c: {"number": c.other.number, "confirm": "on"}),
     Endpoint("desk:attachment", "GET", lambda c: f"/attachments/{c.attachment.pk}/", "ticket"),
+    Endpoint("desk:inbound_raw", "GET", lambda c: f"/mail/{c.inbound.pk}/original.eml",
+             "ticket"),
     # --- REST API ---
     Endpoint("api:openapi-json", "GET", lambda c: "/api/v1/openapi.json", "public", api=True),
     Endpoint("api:openapi-view", "GET", lambda c: "/api/v1/docs", "public", api=True),
@@ -164,7 +169,12 @@ def ctx(world) -> Ctx:
                             attachments=[AttachmentInput("loki.txt", b"virhe", "text/plain")])
     token, _raw = create_api_token(actor=None, user=world.lead, name="lead")
     ticket.refresh_from_db()
-    return Ctx(world, ticket, other, message.attachments.get(), ticket.customer, token)
+    name, digest = store_raw(b"Subject: Tulostin\n\nTulostin ei tulosta.\n")
+    inbound = InboundEmail.objects.create(
+        organisation=world.org, msgid="<perm@example.fi>", raw=name, sha256=digest, size=40,
+        status="processed", outcome="created", ticket=ticket, message=ticket.messages.first())
+    return Ctx(world, ticket, other, message.attachments.get(), ticket.customer, token,
+               inbound)
 
 
 def snapshot(c: Ctx) -> tuple[Any, ...]:

@@ -77,7 +77,9 @@ def find_customer(organisation: Organisation, identity: CustomerIdentity) -> Cus
                 organisation=organisation, kind=kind, normalised=norm(raw)
             ).select_related("customer").first()
             if contact:
-                return contact.customer
+                customer = contact.customer
+                customer.matched_contact = contact  # type: ignore[attr-defined]
+                return customer
     return None
 
 
@@ -109,6 +111,8 @@ def create_customer(
     try:
         with transaction.atomic():
             CustomerContact.objects.bulk_create(contacts)
+        # what customer.contacts.all() would read back (spares the caller a query)
+        customer._prefetched_objects_cache = {"contacts": contacts}  # type: ignore[attr-defined]
     except IntegrityError:
         raise Conflict(_("A customer with this email address or phone number already exists."),
                        code="customer_exists") from None
@@ -179,6 +183,8 @@ def update_customer(
     try:
         with transaction.atomic():
             CustomerContact.objects.bulk_create(contacts)
+        # what customer.contacts.all() would read back (spares the caller a query)
+        customer._prefetched_objects_cache = {"contacts": contacts}  # type: ignore[attr-defined]
     except IntegrityError:
         raise Conflict(_("A customer with this email address or phone number already exists."),
                        code="customer_exists") from None

@@ -103,6 +103,14 @@ def _setup(summary_users: list[str]) -> _Setup:
         org.default_team = teams["palvelupiste"]
         org.save(update_fields=["default_team"])
 
+    from kapula.intake.mail.models import Mailbox
+
+    for address, team, default in content.MAILBOXES:
+        if not Mailbox.objects.filter(address=address).exists():
+            Mailbox.objects.create(organisation=org, name=teams[team].name_fi,
+                                   address=address, kind="lmtp", team=teams[team],
+                                   is_default_outbound=default)
+
     users: dict[str, User] = {}
     hashed: str | None = None
     for spec in content.USERS:

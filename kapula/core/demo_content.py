@@ -26,6 +26,13 @@ UNITS = [
 ]
 
 # (slug, unit key, tier, fi, sv, en, email)
+#: service addresses (the demo's mail listener accepts them on port 2525):
+#: (address, team, default sender)
+MAILBOXES = [
+    ("palvelu@demolan.example", "palvelupiste", True),
+    ("it-tuki@demolan.example", "it-tuki", False),
+]
+
 TEAMS = [
     ("palvelupiste", "asiointi", "front", "Palvelupiste", "Servicepunkten", "Service point",
      "palvelupiste@demola.example"),

@@ -435,7 +435,7 @@ def _customers(organisation: Organisation, count: int, rng: random.Random, write
             name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
             rows.append((cid, organisation.pk, name, langs[i], None, "", None, now))
             email = f"asiakas.{token}.{i}@example.fi"
-            contacts.append((organisation.pk, cid, "email", email, email))
+            contacts.append((organisation.pk, cid, "email", email, email, None, ""))
             words[cid] = f"{name} {email}"
         writer.write(Customer._meta.db_table, _columns(Customer), rows)
         writer.write(CustomerContact._meta.db_table, _columns(CustomerContact, with_id=False),

@@ -224,6 +224,9 @@ class CustomerContact(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=ContactKind.choices)
     value = models.CharField(_("value"), max_length=254)
     normalised = models.CharField(max_length=254)
+    #: mail to this address bounced (set by the email channel, cleared when it works again)
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
+    failure_reason = models.CharField(_("delivery failure"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("customer contact")

@@ -75,6 +75,24 @@ def detect_language(text: str, default: str = "fi") -> str:
     return _CODES.get(found.name, default)
 
 
+#: below this many letters a detection is never called confident
+CONFIDENT_MIN_LETTERS = 30
+CONFIDENT_MIN_SCORE = 0.75
+
+
+def detect_language_confidence(text: str, default: str = "fi") -> tuple[str, bool]:
+    """The most likely of fi/sv/en and whether the text says so clearly: long enough and
+    the winner's relative confidence at least ``CONFIDENT_MIN_SCORE``."""
+    sample = text.strip()[:2000]
+    if sum(ch.isalpha() for ch in sample[:400]) < CONFIDENT_MIN_LETTERS:
+        return detect_language(sample, default), False
+    values = _detector().compute_language_confidence_values(sample)
+    if not values:
+        return default, False
+    best = values[0]
+    return _CODES.get(best.language.name, default), best.value >= CONFIDENT_MIN_SCORE
+
+
 def normalise_email(value: str) -> str:
     return value.strip().lower()
 

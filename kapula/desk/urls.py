@@ -16,6 +16,7 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/link/", views.link_view, name="link"),
     path("tickets/<int:ticket_id>/merge/", views.merge_view, name="merge"),
     path("attachments/<int:attachment_id>/", views.attachment_view, name="attachment"),
+    path("mail/<int:inbound_id>/original.eml", views.inbound_raw_view, name="inbound_raw"),
     path("customers/search/", views.customer_search_view, name="customer_search"),
     path("search/", views.search_view, name="search"),
     path("tokens/", views.tokens_view, name="tokens"),

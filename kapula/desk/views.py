@@ -42,10 +42,11 @@ from kapula.core import actions as core_actions
 from kapula.core.access import scope_for
 from kapula.core.actions import CustomerIdentity
 from kapula.core.errors import ActionError, Conflict, TooLarge
-from kapula.core.models import ApiToken, Language, Team, User
+from kapula.core.models import ApiToken, Language, Role, Team, User
 from kapula.desk import forms as f
 from kapula.desk import lookups
 from kapula.intake.actions import Intake, receive
+from kapula.intake.mail.models import InboundEmail, OutboundEmail
 from kapula.tickets import actions as ticket_actions
 from kapula.tickets import config, queries
 from kapula.tickets.attachments import AttachmentInput
@@ -365,7 +366,9 @@ def _render_ticket(request: HttpRequest, ticket: Ticket, *, reply_form: f.ReplyF
                    status: int = 200) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     conversation = list(ticket.messages.select_related("author_user").prefetch_related(
-        "attachments").order_by("created_at", "id"))
+        "attachments", "emails", "outbound_emails").order_by("created_at", "id"))
+    mails = list(OutboundEmail.objects.filter(ticket=ticket, message__isnull=True)
+                 .order_by("created_at", "id")[:50])
     history = list(ticket.history.order_by("-at", "-id")[:200])
     links = list(TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket)).select_related(
         "source", "target"))
@@ -393,7 +396,7 @@ def _render_ticket(request: HttpRequest, ticket: Ticket, *, reply_form: f.ReplyF
         "link_form": link_form or f.LinkForm(),
         "merge_form": merge_form or f.MergeForm(),
         "customer": customer, "customer_query": customer_query,
-        "MessageKind": MessageKind,
+        "MessageKind": MessageKind, "automatic_mails": mails,
     }, status=status)
 
 
@@ -578,6 +581,31 @@ def attachment_view(request: HttpRequest, attachment_id: int) -> FileResponse:
         raise Http404 from None
     response = FileResponse(handle, as_attachment=True, filename=attachment.filename,
                             content_type="application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def inbound_raw_view(request: HttpRequest, inbound_id: int) -> FileResponse:
+    """The original of a received mail, as it came (.eml): for agents who may see its
+    ticket, and for the organisation's admins (quarantined mail has no ticket)."""
+    user: User = request.user  # type: ignore[assignment]
+    visible = Q(ticket__in=Ticket.objects.filter(scope_for(user).ticket_q()))
+    if user.role == Role.ORG_ADMIN:
+        visible |= Q(organisation_id=user.organisation_id)
+    if user.is_superuser:
+        visible = Q()
+    item = InboundEmail.objects.filter(visible, pk=inbound_id).first()
+    if item is None:
+        raise Http404
+    try:
+        handle = item.raw.open("rb")
+    except OSError:
+        raise Http404 from None
+    response = FileResponse(handle, as_attachment=True, filename=f"message-{item.pk}.eml",
+                            content_type="message/rfc822")
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

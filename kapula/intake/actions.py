@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kapula.core.access import scope_for
@@ -23,6 +23,7 @@ from kapula.tickets import actions as ticket_actions
 from kapula.tickets.actions import Location
 from kapula.tickets.attachments import AttachmentInput
 from kapula.tickets.models import (
+    AuthorKind,
     Category,
     ExternalReference,
     LinkKind,
@@ -40,6 +41,9 @@ class ThreadRefs:
     ticket_number: str = ""
     message_ids: Sequence[str] = ()
     external_refs: Sequence[tuple[str, str]] = ()
+    #: the ticket the channel itself found from a reference to something it sent (e.g. the
+    #: Message-ID of an acknowledgment mail); as strong as a reference to a message
+    ticket: Ticket | None = None
 
 
 @dataclass
@@ -50,7 +54,12 @@ class Intake:
     subject: str = ""
     body_html: str = ""
     customer: CustomerIdentity = field(default_factory=CustomerIdentity)
+    #: the language the channel fixes (a Swedish-language form or mailbox), if any
     language: str | None = None
+    #: the language detected from the text, and whether the detection is confident enough
+    #: to change what is known about the customer
+    detected_language: str = ""
+    language_confident: bool = False
     attachments: Sequence[AttachmentInput] = ()
     thread: ThreadRefs = field(default_factory=ThreadRefs)
     message_id: str = ""
@@ -68,6 +77,9 @@ class Intake:
     author_kind: str | None = None
     #: the agent entering a contact on the customer's behalf (walk-in, phone...), if any
     actor: User | None = None
+    #: "auto_reply" or "bounce": a machine's message about a ticket. It is added to the
+    #: ticket it continues as an internal note and never changes the ticket's status.
+    automatic: str = ""
 
 
 @dataclass
@@ -76,6 +88,7 @@ class IntakeResult:
     message: Message
     created: bool
     duplicate: bool = False
+    customer: Customer | None = None
 
 
 NUMBER_IN_TEXT = re.compile(r"\b([A-Z]{2,10}-\d{4}-\d{4,9})\b")
@@ -100,10 +113,13 @@ def find_thread(intake: Intake) -> tuple[Ticket | None, str]:
     """The ticket this contact continues, and how it was found: "message" (a reference to
     one of the ticket's messages), "external" (another system's id) or "number"."""
     org = intake.organisation
+    if intake.thread.ticket is not None and intake.thread.ticket.organisation_id == org.pk:
+        return _follow(intake.thread.ticket), "message"
     refs = [m for m in intake.thread.message_ids if m]
     if refs:
-        msg = (Message.objects.filter(ticket__organisation=org, external_id__in=refs[-50:])
-               .select_related("ticket").order_by("-id").first())
+        msg = next((m for m in Message.objects.filter(external_id__in=refs[-50:])
+                    .select_related("ticket").order_by("-id")[:50]
+                    if m.ticket.organisation_id == org.pk), None)
         if msg is not None:
             return _follow(msg.ticket), "message"
     for system, ext_id in intake.thread.external_refs:
@@ -140,33 +156,63 @@ def receive(intake: Intake) -> IntakeResult:
     """Create a ticket or append to an existing one. Idempotent on ``message_id``."""
     org = intake.organisation
     if intake.message_id:
-        seen = (Message.objects.filter(ticket__organisation=org, external_id=intake.message_id,
-                                       kind=MessageKind.INBOUND)
-                .select_related("ticket").first())
+        # by the id alone (its index), then the organisation: a plan that stays fast
+        # whatever the planner's statistics say about the organisation's size
+        seen = next((m for m in Message.objects.filter(
+            external_id=intake.message_id, kind=MessageKind.INBOUND).select_related("ticket")
+            .order_by("id")[:20] if m.ticket.organisation_id == org.pk), None)
         if seen is not None:
             return IntakeResult(seen.ticket, seen, created=False, duplicate=True)
 
-    customer = find_or_create_customer(actor=intake.actor, organisation=org,
-                                       identity=intake.customer)
+    identity = intake.customer
+    if not identity.language and (intake.language or intake.detected_language):
+        identity = replace(identity, language=intake.language or intake.detected_language)
+    # a machine's message (auto-reply, bounce) names no customer: its sender is not one
+    customer = None if intake.automatic else find_or_create_customer(
+        actor=intake.actor, organisation=org, identity=identity)
+    confident = intake.detected_language if intake.language_confident else ""
+    if customer is not None and confident and customer.language != confident:
+        # a later message changes what we know of the customer only on a confident detection
+        customer.language = confident
+        customer.save(update_fields=["language"])
     existing, how = find_thread(intake)
     if existing is not None and not _may_continue(intake, existing, how, customer):
         existing = None
+    message_language = intake.language or intake.detected_language or None
+    if existing is not None and intake.automatic:
+        message = ticket_actions.add_message(
+            actor=None, ticket=existing, kind=MessageKind.NOTE, body=intake.body,
+            body_html=intake.body_html, channel=intake.channel,
+            attachments=intake.attachments, author_kind=AuthorKind.SYSTEM,
+            author_name=intake.customer.name or intake.customer.email,
+            external_id=intake.message_id, actor_label=intake.channel,
+        )
+        existing.refresh_from_db()
+        return IntakeResult(existing, message, created=False)
     if existing is not None and existing.status != Status.CLOSED:
         message = ticket_actions.add_message(
             actor=None, ticket=existing, kind=MessageKind.INBOUND, body=intake.body,
             body_html=intake.body_html, channel=intake.channel,
             attachments=intake.attachments, author_customer=customer,
             author_kind=intake.author_kind, author_name=intake.customer.name,
-            language=intake.language, external_id=intake.message_id,
+            language=message_language, external_id=intake.message_id,
             actor_label=intake.actor.display_name if intake.actor else intake.channel,
         )
+        if (confident and existing.language != confident
+                and existing.status not in (Status.RESOLVED, Status.CLOSED)):
+            ticket_actions.update_ticket(actor=None, ticket=existing,
+                                         changes={"language": confident},
+                                         actor_label=intake.channel)
         existing.refresh_from_db()
-        return IntakeResult(existing, message, created=False)
+        return IntakeResult(existing, message, created=False, customer=customer)
 
+    ticket_language = intake.language or confident or (
+        customer.language if customer is not None and customer.language else None
+    ) or intake.detected_language or None
     ticket = ticket_actions.create_ticket(
         actor=intake.actor, organisation=org, title=intake.subject, body=intake.body,
         body_html=intake.body_html, channel=intake.channel, customer=customer,
-        language=intake.language, ticket_type=intake.ticket_type, category=intake.category,
+        language=ticket_language, ticket_type=intake.ticket_type, category=intake.category,
         team=intake.team, assignee=intake.assignee, impact=intake.impact,
         urgency=intake.urgency, location=intake.location, custom_fields=intake.custom_fields,
         tags=intake.tags, attachments=intake.attachments,
@@ -181,4 +227,5 @@ def receive(intake: Intake) -> IntakeResult:
         for system, ext_id in intake.thread.external_refs:
             ExternalReference.objects.filter(ticket=existing, system=system,
                                              external_id=ext_id).update(ticket=ticket)
-    return IntakeResult(ticket, ticket.first_message, created=True)  # type: ignore[attr-defined]
+    return IntakeResult(ticket, ticket.first_message, created=True,  # type: ignore[attr-defined]
+                        customer=customer)

@@ -1,0 +1,1 @@
+"""The email channel: mailboxes in (IMAP, LMTP, files), replies out (SMTP)."""
