@@ -158,9 +158,11 @@ def receive(intake: Intake) -> IntakeResult:
     if intake.message_id:
         # by the id alone (its index), then the organisation: a plan that stays fast
         # whatever the planner's statistics say about the organisation's size
-        seen = next((m for m in Message.objects.filter(
-            external_id=intake.message_id, kind=MessageKind.INBOUND).select_related("ticket")
-            .order_by("id")[:20] if m.ticket.organisation_id == org.pk), None)
+        candidates = Message.objects.filter(external_id=intake.message_id,
+                                            kind=MessageKind.INBOUND)
+        seen = next((m for m in candidates.select_related("ticket").order_by("id")[:20]
+                     if m.ticket.organisation_id == org.pk), None) \
+            if candidates.exists() else None  # (the cheap question first: usually "no")
         if seen is not None:
             return IntakeResult(seen.ticket, seen, created=False, duplicate=True)
 
