@@ -317,7 +317,7 @@ def send_due(limit: int = 100) -> tuple[int, int]:
             with transaction.atomic():
                 qs = OutboundEmail.objects.filter(pk=pk, status=OutboundStatus.QUEUED)
                 if connection.features.has_select_for_update_skip_locked:
-                    qs = qs.select_for_update(skip_locked=True)
+                    qs = qs.select_for_update(skip_locked=True, of=("self",))
                 mail = qs.select_related("ticket", "mailbox").first()
                 if mail is None:
                     continue  # another worker has it, or it was sent meanwhile
