@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import threading
+import time
 from datetime import timedelta
 from email.utils import formataddr
 from typing import Any
@@ -363,8 +365,25 @@ def send_mail_task() -> int:
     return sent
 
 
+_lock = threading.Lock()
+_scheduled_until = 0.0
+DEBOUNCE_SECONDS = 0.25
+
+
 def schedule_sending() -> None:
-    send_mail_task.enqueue()
+    """After a commit that queued mail: one sending run, not one per mail (a run started
+    later than the commit always sees it)."""
+    global _scheduled_until
+    if not default_task_backend.supports_defer:
+        send_mail_task.enqueue()
+        return
+    now = time.monotonic()
+    with _lock:
+        if now < _scheduled_until:
+            return
+        _scheduled_until = now + DEBOUNCE_SECONDS
+    send_mail_task.using(
+        run_after=timezone.now() + timedelta(seconds=DEBOUNCE_SECONDS)).enqueue()
 
 
 def _schedule_retry() -> None:
