@@ -46,7 +46,7 @@ TEXTS = {
 NAMES = ["Maija Virtanen", "Sven Lindqvist", "Anna Smith", "Pekka Korhonen", "Eva Nyström"]
 
 
-def _message(i: int, rng: random.Random, numbers: list[str]) -> bytes:
+def _message(i: int, rng: random.Random, numbers: list[tuple[str, str]]) -> bytes:
     lang = rng.choice(["fi", "fi", "fi", "sv", "en"])
     subject, body = TEXTS[lang]
     name = rng.choice(NAMES)
@@ -62,7 +62,8 @@ def _message(i: int, rng: random.Random, numbers: list[str]) -> bytes:
     if roll < 0.25 and not numbers:
         roll = 0.5  # nothing to reply to yet: a new contact
     if roll < 0.25:
-        number = rng.choice(numbers)
+        number, sender = rng.choice(numbers)  # the ticket's own customer answers
+        m.replace_header("From", f"{name} <{sender}>")
         m["Subject"] = f"Re: [{number}] {subject}"
         text = ("Kiitos vastauksesta, valo vilkkuu edelleen.\n\n"
                 f"ma 23.11.2026 klo 10.00 Palvelu <{ADDRESS}> kirjoitti:\n"
@@ -121,8 +122,9 @@ def main() -> int:
     mailbox, _ = Mailbox.objects.get_or_create(
         address=ADDRESS, defaults={"organisation": org, "name": "Bench", "kind": "lmtp",
                                    "team": team, "rate_limit_per_hour": 0})
-    numbers = list(Ticket.objects.filter(organisation=org).order_by("-id")
-                   .values_list("number", flat=True)[:500])
+    numbers = [(number, email) for number, email in Ticket.objects.filter(
+        organisation=org, customer__isnull=False, status="new").order_by("-id").values_list(
+        "number", "customer__contacts__value")[:500] if email]
     rng = random.Random(os.getpid() ^ int(time.time()))
     with tempfile.TemporaryDirectory(prefix="kapula-bench-mail-") as tmp:
         paths = []

@@ -25,7 +25,15 @@ from kapula.core import geo
 from kapula.core.access import require_ticket, scope_for
 from kapula.core.db import atomic_action, insert_objects
 from kapula.core.errors import Conflict, Forbidden, NotFound, TooLarge, ValidationFailed
-from kapula.core.models import Customer, Language, Organisation, OutboxEvent, Team, User
+from kapula.core.models import (
+    Customer,
+    CustomerContact,
+    Language,
+    Organisation,
+    OutboxEvent,
+    Team,
+    User,
+)
 from kapula.core.outbox import emit_many
 from kapula.core.text import detect_language, html_to_text, sanitise_html, text_to_html
 from kapula.tickets import attachments as att
@@ -342,7 +350,10 @@ def _index_rows(tickets: Sequence[Ticket]) -> list[search.IndexRow]:
 def _customer_words(customer: Customer | None) -> str:
     if customer is None:
         return ""
-    parts = [customer.name, *(c.value for c in customer.contacts.all())]
+    cached = getattr(customer, "_prefetched_objects_cache", {}).get("contacts")
+    values = [c.value for c in cached] if cached is not None else list(
+        CustomerContact.objects.filter(customer=customer).values_list("value", flat=True))
+    parts = [customer.name, *values]
     return " ".join(p for p in parts if p)
 
 
