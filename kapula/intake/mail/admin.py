@@ -90,7 +90,8 @@ class EmailTemplateAdmin(OrgScopedAdmin):
 class InboundEmailAdmin(OrgScopedAdmin):
     list_display = ("received_at", "mailbox", "sender", "subject", "status", "outcome",
                     "ticket_link", "reason_short")
-    list_filter = ("status", "outcome", "mailbox", "source")
+    # only mailboxes that appear in the (organisation-scoped) rows: never another org's
+    list_filter = ("status", "outcome", ("mailbox", admin.RelatedOnlyFieldListFilter), "source")
     search_fields = ("sender", "subject", "msgid", "ticket__number")
     date_hierarchy = "received_at"
     readonly_fields = ("received_at", "mailbox", "msgid", "source", "sender", "recipients",
