@@ -46,6 +46,7 @@ from kapula.core.models import ApiToken, Language, Role, Team, User
 from kapula.desk import forms as f
 from kapula.desk import lookups
 from kapula.intake.actions import Intake, receive
+from kapula.intake.mail.ingest import our_addresses
 from kapula.intake.mail.models import InboundEmail, OutboundEmail
 from kapula.tickets import actions as ticket_actions
 from kapula.tickets import config, queries
@@ -386,6 +387,13 @@ def _render_ticket(request: HttpRequest, ticket: Ticket, *, reply_form: f.ReplyF
     attachments = [a for m in conversation for a in m.attachments.all()]
     customer = ticket.customer
     who = (customer.emails[:1] or customer.phones[:1] or [customer.name]) if customer else []
+    # where a reply will be emailed (as the mail channel decides it), from what is loaded
+    mail_to = next((c for c in customer.contacts.all() if c.kind == "email"), None) \
+        if customer else None
+    latest_cc = next((mail.cc for m in reversed(conversation) for mail in m.emails.all()), [])
+    own = our_addresses() if latest_cc else set()
+    mail_cc = [c for c in latest_cc if mail_to is not None and c.lower() not in own
+               and c.lower() != mail_to.value.lower()]
     customer_query = urlencode({"q": who[0], "widen": "1"}) if who and who[0] else ""
     return render(request, "desk/ticket.html", {
         "ticket": ticket, "title": f"{ticket.number} {ticket.title}",
@@ -396,7 +404,8 @@ def _render_ticket(request: HttpRequest, ticket: Ticket, *, reply_form: f.ReplyF
         "link_form": link_form or f.LinkForm(),
         "merge_form": merge_form or f.MergeForm(),
         "customer": customer, "customer_query": customer_query,
-        "MessageKind": MessageKind, "automatic_mails": mails,
+        "MessageKind": MessageKind, "automatic_mails": mails, "mail_to": mail_to,
+        "mail_cc": mail_cc,
     }, status=status)
 
 
