@@ -390,7 +390,8 @@ def _render_ticket(request: HttpRequest, ticket: Ticket, *, reply_form: f.ReplyF
     # where a reply will be emailed (as the mail channel decides it), from what is loaded
     mail_to = next((c for c in customer.contacts.all() if c.kind == "email"), None) \
         if customer else None
-    latest_cc = next((mail.cc for m in reversed(conversation) for mail in m.emails.all()), [])
+    latest_cc: list[str] = next(
+        (mail.cc for m in reversed(conversation) for mail in m.emails.all()), [])
     own = our_addresses() if latest_cc else set()
     mail_cc = [c for c in latest_cc if mail_to is not None and c.lower() not in own
                and c.lower() != mail_to.value.lower()]
