@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "kapula.tickets",
     "kapula.intake",
     "kapula.intake.mail",
+    "kapula.catalogue",
+    "kapula.intake.webform",
     "kapula.desk",
     "kapula.api",
 ]
@@ -232,6 +234,10 @@ KAPULA_MAIL_MAX_ATTEMPTS = int(env("KAPULA_MAIL_MAX_ATTEMPTS", "12"))
 KAPULA_MAIL_STALE_HOURS = int(env("KAPULA_MAIL_STALE_HOURS", "24"))
 KAPULA_SEARCH_DEFAULT_MONTHS = int(env("KAPULA_SEARCH_DEFAULT_MONTHS", "6"))
 KAPULA_LOGIN_RATE = env("KAPULA_LOGIN_RATE", "10/300")  # attempts per seconds, per IP+user
+#: web form submissions per client address per seconds (and the same per email address)
+KAPULA_WEBFORM_RATE = env("KAPULA_WEBFORM_RATE", "10/3600")
+#: a web form sent sooner than this after it was shown is taken for a bot
+KAPULA_WEBFORM_MIN_SECONDS = int(env("KAPULA_WEBFORM_MIN_SECONDS", "3"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -8,5 +8,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("forms/", include("kapula.intake.webform.urls")),
     path("", include("kapula.desk.urls")),
 ]

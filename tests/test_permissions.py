@@ -14,15 +14,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import get_resolver
 
+from kapula.catalogue.models import Service
 from kapula.core.actions import CustomerIdentity, create_api_token
 from kapula.core.models import ApiToken, Customer, IdempotencyRecord, OutboxEvent
 from kapula.intake.actions import Intake, receive
 from kapula.intake.mail.ingest import store_raw
 from kapula.intake.mail.models import InboundEmail
+from kapula.intake.webform.views import THANKS_SALT
 from kapula.tickets import actions as A
 from kapula.tickets.attachments import AttachmentInput
 from kapula.tickets.models import Attachment, HistoryEntry, Message, Ticket, TicketLink
@@ -68,6 +71,11 @@ ENDPOINTS = [
     Endpoint(":set_language", "POST", lambda c: "/i18n/setlang/", "public",
              lambda c: {"language": "en", "next": "/"}),
     Endpoint("desk:logout", "POST", lambda c: "/logout/", "member"),
+    Endpoint("webform:catalogue", "GET", lambda c: "/forms/tre/", "public"),
+    Endpoint("webform:form", "GET", lambda c: "/forms/tre/katuvalo/", "public"),
+    Endpoint("webform:thanks", "GET", lambda c: "/forms/tre/katuvalo/thanks/"
+             + signing.TimestampSigner(salt=THANKS_SALT).sign(str(c.ticket.pk)) + "/",
+             "public"),
     Endpoint("desk:queue", "GET", lambda c: "/?view=all", "member"),
     Endpoint("desk:search", "GET", lambda c: "/search/?q=tulostin&widen=1", "member"),
     Endpoint("desk:new_ticket", "GET", lambda c: "/tickets/new/", "member"),
@@ -169,6 +177,7 @@ def ctx(world) -> Ctx:
                             attachments=[AttachmentInput("loki.txt", b"virhe", "text/plain")])
     token, _raw = create_api_token(actor=None, user=world.lead, name="lead")
     ticket.refresh_from_db()
+    Service.objects.create(organisation=world.org, code="katuvalo", name_fi="Katuvalo")
     name, digest = store_raw(b"Subject: Tulostin\n\nTulostin ei tulosta.\n")
     inbound = InboundEmail.objects.create(
         organisation=world.org, msgid="<perm@example.fi>", raw=name, sha256=digest, size=40,

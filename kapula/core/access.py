@@ -134,3 +134,17 @@ def require_ticket(user: Any, ticket: Ticket) -> Scope:
     if not scope.can_see(ticket):
         raise Forbidden(_("You do not have access to this ticket."), code="ticket_forbidden")
     return scope
+
+
+def administered_unit_ids(user: Any) -> set[int] | None:
+    """The units whose configuration ``user`` may edit: None for all of the organisation
+    (org admins), the admin unit and its sub-units for unit admins, else nothing."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    if user.role == Role.ORG_ADMIN:
+        return None
+    if user.role != Role.UNIT_ADMIN or not user.admin_unit_id or not user.organisation_id:
+        return set()
+    units: list[tuple[int, int | None]] = list(
+        Unit.objects.filter(organisation_id=user.organisation_id).values_list("id", "parent_id"))
+    return _descendants(units, {user.admin_unit_id})

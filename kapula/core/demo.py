@@ -155,7 +155,32 @@ def _setup(summary_users: list[str]) -> _Setup:
                       "category": categories[cat_key] if cat_key else None,
                       "choices": choices},
         )
+    _services(org, units, types, categories)
     return _Setup(org, teams, users, types, categories)
+
+
+def _services(org: Organisation, units: dict[str, Unit], types: dict[str, TicketType],
+              categories: dict[str, Category]) -> None:
+    from kapula.catalogue.models import Service, ServiceField
+
+    for order, (code, unit, visibility, type_code, cat_key, names, texts, group, need_email,
+                fields) in enumerate(content.SERVICES):
+        service, created = Service.objects.get_or_create(
+            organisation=org, code=code,
+            defaults={"unit": units[unit], "visibility": visibility,
+                      "ticket_type": types[type_code], "category": categories[cat_key],
+                      "name_fi": names[0], "name_sv": names[1], "name_en": names[2],
+                      "description_fi": texts[0], "description_sv": texts[1],
+                      "description_en": texts[2], "group": group,
+                      "require_email": need_email, "on_mobile": visibility == "public",
+                      "ordering": order})
+        if not created:
+            continue
+        for n, (fcode, kind, required, labels, choices, urgent) in enumerate(fields):
+            ServiceField.objects.create(
+                service=service, code=fcode, kind=kind, required=required,
+                label_fi=labels[0], label_sv=labels[1], label_en=labels[2],
+                choices=choices, urgent_values=urgent, ordering=n)
 
 
 # --- tickets ------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ so they are deliberately not translatable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 ORG_SLUG = "demola"
 ORG_NAME = "Demolan kaupunki"
@@ -25,7 +26,6 @@ UNITS = [
     ("tietohallinto", "yhteiset", "Tietohallinto", "IT-förvaltning", "IT management", False),
 ]
 
-# (slug, unit key, tier, fi, sv, en, email)
 #: service addresses (the demo's mail listener accepts them on port 2525):
 #: (address, team, default sender)
 MAILBOXES = [
@@ -33,6 +33,7 @@ MAILBOXES = [
     ("it-tuki@demolan.example", "it-tuki", False),
 ]
 
+# (slug, unit key, tier, fi, sv, en, email)
 TEAMS = [
     ("palvelupiste", "asiointi", "front", "Palvelupiste", "Servicepunkten", "Service point",
      "palvelupiste@demola.example"),
@@ -117,6 +118,62 @@ CATEGORIES = [
     ("verkko", "it", "Verkko ja VPN", "Nätverk och VPN", "Network and VPN", "it-tuki"),
     ("ohjelmistot", "it", "Ohjelmistot", "Programvara", "Software", "it-tuki"),
     ("laitteet", "it", "Laitteet", "Enheter", "Devices", "it-tuki"),
+]
+
+#: the service catalogue's web forms: (code, unit key, visibility, type code, category key,
+#: (fi, sv, en) names, (fi, sv, en) descriptions, group, require email, fields) where a field
+#: is (code, kind, required, (fi, sv, en) label, choices, urgent values)
+SERVICES: list[tuple[Any, ...]] = [
+    ("katuvalo", "ymparisto", "public", "fault_report", "katuvalot",
+     ("Katuvalo ei toimi", "Gatubelysningen fungerar inte", "Street light not working"),
+     ("Ilmoita rikkinäisestä tai vilkkuvasta katuvalosta.",
+      "Anmäl en trasig eller blinkande gatlykta.",
+      "Report a broken or flickering street light."),
+     "Kadut ja liikenne", False, [
+         ("vika", "choice", True, ("Mikä on vialla?", "Vad är felet?", "What is wrong?"),
+          [{"key": "pimea", "fi": "Valo ei pala", "sv": "Lampan lyser inte",
+            "en": "The light is out"},
+           {"key": "vilkkuu", "fi": "Valo vilkkuu", "sv": "Lampan blinkar",
+            "en": "The light flickers"},
+           {"key": "pylvas", "fi": "Pylväs on vaurioitunut tai kaatumassa",
+            "sv": "Stolpen är skadad eller håller på att falla",
+            "en": "The pole is damaged or falling"}], ["pylvas"]),
+         ("paikka", "location", True, ("Sijainti", "Plats", "Location"), [], []),
+         ("kuva", "attachment", False, ("Valokuva", "Foto", "Photo"), [], []),
+     ]),
+    ("palaute", "asiointi", "public", "feedback", "asiointi",
+     ("Palaute kaupungille", "Respons till staden", "Feedback to the city"),
+     ("Kiitos, kehitysidea tai moite: kerro, miten voimme parantaa palveluja.",
+      "Tack, idéer eller klagomål: berätta hur vi kan förbättra tjänsterna.",
+      "Praise, ideas or complaints: tell us how we can improve our services."),
+     "Asiointi", False, [
+         ("aihe", "choice", False, ("Palautteen laji", "Typ av respons", "Kind of feedback"),
+          [{"key": "kiitos", "fi": "Kiitos", "sv": "Tack", "en": "Praise"},
+           {"key": "idea", "fi": "Kehitysidea", "sv": "Idé", "en": "Idea"},
+           {"key": "moite", "fi": "Moite", "sv": "Klagomål", "en": "Complaint"}], []),
+     ]),
+    ("salasana", "tietohallinto", "intranet", "service_request", "tunnukset",
+     ("Salasanan vaihto tai lukitus", "Byte av lösenord eller låst konto",
+      "Password reset or locked account"),
+     ("Henkilöstölle: pyydä uusi salasana tai tunnuksen avaus.",
+      "För personalen: begär nytt lösenord eller upplåsning av kontot.",
+      "For staff: ask for a new password or to unlock your account."),
+     "IT", True, [
+         ("tunnus", "device", True, ("Käyttäjätunnus", "Användarnamn", "User name"), [], []),
+         ("estaa", "yesno", True, ("Estääkö tämä työnteon?", "Hindrar detta arbetet?",
+                                   "Does this prevent you from working?"), [], ["yes"]),
+     ]),
+    ("ohjelmisto", "tietohallinto", "intranet", "service_request", "ohjelmistot",
+     ("Ohjelmiston asennus", "Installation av programvara", "Software installation"),
+     ("Pyydä ohjelmiston asennusta työasemaasi.",
+      "Begär installation av programvara på din arbetsstation.",
+      "Ask for software to be installed on your workstation."),
+     "IT", True, [
+         ("ohjelma", "text", True, ("Ohjelmisto", "Programvara", "Software"), [], []),
+         ("tyoasema", "device", True, ("Työaseman tunnus", "Arbetsstationens namn",
+                                       "Workstation name"), [], []),
+         ("peruste", "textarea", False, ("Perustelu", "Motivering", "Reason"), [], []),
+     ]),
 ]
 
 # (key, kind, fi, sv, en, ticket type code or None, category key or None, choices)

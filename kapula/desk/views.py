@@ -38,6 +38,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
+from kapula.catalogue.models import FormSubmission
 from kapula.core import actions as core_actions
 from kapula.core.access import scope_for
 from kapula.core.actions import CustomerIdentity
@@ -370,6 +371,7 @@ def _render_ticket(request: HttpRequest, ticket: Ticket, *, reply_form: f.ReplyF
         "attachments", "emails", "outbound_emails").order_by("created_at", "id"))
     mails = list(OutboundEmail.objects.filter(ticket=ticket, message__isnull=True)
                  .order_by("created_at", "id")[:50])
+    submission = FormSubmission.objects.filter(ticket=ticket).select_related("service").first()
     history = list(ticket.history.order_by("-at", "-id")[:200])
     links = list(TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket)).select_related(
         "source", "target"))
@@ -406,7 +408,7 @@ def _render_ticket(request: HttpRequest, ticket: Ticket, *, reply_form: f.ReplyF
         "merge_form": merge_form or f.MergeForm(),
         "customer": customer, "customer_query": customer_query,
         "MessageKind": MessageKind, "automatic_mails": mails, "mail_to": mail_to,
-        "mail_cc": mail_cc,
+        "mail_cc": mail_cc, "submission": submission,
     }, status=status)
 
 

@@ -1,0 +1,1 @@
+"""The service catalogue: what customers can ask for, each with its guided form."""

@@ -1,0 +1,1 @@
+"""Public web forms of the service catalogue (the "web_form" channel)."""
