@@ -587,12 +587,17 @@ def attachment_view(request: HttpRequest, attachment_id: int) -> FileResponse:
     ).first()
     if attachment is None:
         raise Http404
+    return _download(attachment.file, attachment.filename, "application/octet-stream")
+
+
+def _download(stored: Any, filename: str, content_type: str) -> FileResponse:
+    """A stored file as a private download that browsers never render."""
     try:
-        handle = attachment.file.open("rb")
+        handle = stored.open("rb")
     except OSError:
         raise Http404 from None
-    response = FileResponse(handle, as_attachment=True, filename=attachment.filename,
-                            content_type="application/octet-stream")
+    response = FileResponse(handle, as_attachment=True, filename=filename,
+                            content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
@@ -612,15 +617,7 @@ def inbound_raw_view(request: HttpRequest, inbound_id: int) -> FileResponse:
     item = InboundEmail.objects.filter(visible, pk=inbound_id).first()
     if item is None:
         raise Http404
-    try:
-        handle = item.raw.open("rb")
-    except OSError:
-        raise Http404 from None
-    response = FileResponse(handle, as_attachment=True, filename=f"message-{item.pk}.eml",
-                            content_type="message/rfc822")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return _download(item.raw, f"message-{item.pk}.eml", "message/rfc822")
 
 
 # --- new ticket on behalf of a customer -----------------------------------------------------
