@@ -3,14 +3,14 @@ what a customer filled in."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from kapula.core.models import Organisation, Team, TranslatedName, Unit
+from kapula.core.models import Organisation, Team, TranslatedName, Unit, in_language
 from kapula.tickets.models import Category, Level, Ticket, TicketType
 
 
@@ -18,13 +18,6 @@ class Visibility(models.TextChoices):
     PUBLIC = "public", _("Public (anyone)")
     INTRANET = "intranet", _("Intranet only (logged-in users)")
     BOTH = "both", _("Both")
-
-
-def _in_language(obj: Any, stem: str, language: str | None = None) -> str:
-    lang = (language or get_language() or "fi")[:2]
-    value = getattr(obj, f"{stem}_{lang}", "") if lang in ("fi", "sv", "en") else ""
-    return str(value or getattr(obj, f"{stem}_fi", "") or getattr(obj, f"{stem}_en", "")
-               or getattr(obj, f"{stem}_sv", ""))
 
 
 class Service(TranslatedName):
@@ -74,7 +67,7 @@ class Service(TranslatedName):
         ]
 
     def description_in(self, language: str | None = None) -> str:
-        return _in_language(self, "description", language)
+        return in_language(self, "description", language)
 
     @property
     def description(self) -> str:
@@ -133,7 +126,7 @@ class ServiceField(models.Model):
         return self.label
 
     def label_in(self, language: str | None = None) -> str:
-        return _in_language(self, "label", language)
+        return in_language(self, "label", language)
 
     @property
     def label(self) -> str:
@@ -141,7 +134,7 @@ class ServiceField(models.Model):
 
     @property
     def help(self) -> str:
-        return _in_language(self, "help")
+        return in_language(self, "help")
 
     def choice_pairs(self, language: str | None = None) -> list[tuple[str, str]]:
         lang = (language or get_language() or "fi")[:2]

@@ -19,6 +19,15 @@ class Language(models.TextChoices):
     EN = "en", _("English")
 
 
+def in_language(obj: object, stem: str, language: str | None = None) -> str:
+    """``obj.<stem>_<language>`` (the active language by default), falling back to the
+    Finnish, English and Swedish texts in that order."""
+    lang = (language or get_language() or "fi")[:2]
+    value = getattr(obj, f"{stem}_{lang}", "") if lang in ("fi", "sv", "en") else ""
+    return str(value or getattr(obj, f"{stem}_fi", "") or getattr(obj, f"{stem}_en", "")
+               or getattr(obj, f"{stem}_sv", ""))
+
+
 class TranslatedName(models.Model):
     """Abstract: a name in Finnish, Swedish and English, shown in the active language."""
 
@@ -30,9 +39,7 @@ class TranslatedName(models.Model):
         abstract = True
 
     def name_in(self, language: str | None) -> str:
-        lang = (language or "fi")[:2]
-        value = getattr(self, f"name_{lang}", "") if lang in {"fi", "sv", "en"} else ""
-        return value or self.name_fi or self.name_en or self.name_sv
+        return in_language(self, "name", language or "fi")
 
     @property
     def name(self) -> str:

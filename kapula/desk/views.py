@@ -40,6 +40,7 @@ from django.views.i18n import set_language as django_set_language
 
 from kapula.catalogue.models import FormSubmission
 from kapula.core import actions as core_actions
+from kapula.core import ratelimit
 from kapula.core.access import scope_for
 from kapula.core.actions import CustomerIdentity
 from kapula.core.errors import ActionError, Conflict, TooLarge
@@ -98,12 +99,6 @@ def _client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
-def _rate() -> tuple[int, int]:
-    try:
-        attempts, seconds = settings.KAPULA_LOGIN_RATE.split("/", 1)
-        return max(1, int(attempts)), max(1, int(seconds))
-    except (ValueError, AttributeError):
-        return 10, 300
 
 
 def _org_choices(user: User) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
@@ -141,7 +136,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     status = 200
     blocked = ""
     if request.method == "POST":
-        attempts, seconds = _rate()
+        attempts, seconds = ratelimit.parse_rate(settings.KAPULA_LOGIN_RATE, (10, 300))
         username = (request.POST.get("username") or "").strip().lower()[:150]
         key = f"kapula:login:{_client_ip(request)}:{username}"
         tried = cache.get(key, 0)
@@ -159,11 +154,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 _set_language_cookie(response, user.language)
             return response
         else:
-            if cache.add(key, 1, seconds) is False:
-                try:
-                    cache.incr(key)
-                except ValueError:
-                    cache.set(key, 1, seconds)
+            ratelimit.count(key, seconds)
     return render(request, "desk/login.html", {"form": form, "next": next_url,
                                               "blocked": blocked},
                   status=status)

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from kapula.catalogue.actions import Submission, submit
 from kapula.catalogue.models import FieldKind, Service, Visibility
+from kapula.core import ratelimit
 from kapula.core.errors import ActionError
 from kapula.core.models import Organisation
 from kapula.tickets.actions import Location
@@ -76,28 +76,11 @@ def _client(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
-def _rate() -> tuple[int, int]:
-    try:
-        count, seconds = settings.KAPULA_WEBFORM_RATE.split("/", 1)
-        return max(1, int(count)), max(1, int(seconds))
-    except (ValueError, AttributeError):
-        return 10, 3600
-
-
 def _over_limit(*keys: str) -> bool:
     """Count one submission for each key; True when any is over the limit."""
-    limit, seconds = _rate()
-    over = False
-    for key in keys:
-        name = f"kapula:webform:{key}"
-        cache.add(name, 0, seconds)
-        try:
-            count = cache.incr(name)
-        except ValueError:  # expired between add and incr
-            cache.set(name, 1, seconds)
-            count = 1
-        over = over or count > limit
-    return over
+    limit, seconds = ratelimit.parse_rate(settings.KAPULA_WEBFORM_RATE, (10, 3600))
+    counts = [ratelimit.count(f"kapula:webform:{key}", seconds) for key in keys]
+    return any(n > limit for n in counts)
 
 
 def _float(value: str) -> float | None:
