@@ -125,6 +125,23 @@ def test_bad_choice_bad_location_and_forbidden_file_create_nothing(client, world
     assert not Ticket.objects.exists()
 
 
+
+def test_attachment_fields_take_photos_and_pdfs_only(client, world, services):
+    client.cookies["django_language"] = "en"
+    url = "/forms/tre/katuvalo/"
+    ok = {"description": "x", "vika": "pimea", "location_address": "Hämeenkatu 1"}
+    doc = client.post(url, form_data(client, url, **ok, kuva=SimpleUploadedFile(
+        "muistio.docx", b"PK\x03\x04", content_type="application/vnd.openxmlformats-"
+        "officedocument.wordprocessingml.document")))
+    assert doc.status_code == 422
+    assert "muistio.docx: only photos" in doc.content.decode()
+    many = client.post(url, form_data(client, url, **ok, kuva=[
+        SimpleUploadedFile(f"k{i}.png", b"\x89PNG\r\n", content_type="image/png")
+        for i in range(6)]))
+    assert many.status_code == 422 and "At most 5 files." in many.content.decode()
+    assert not Ticket.objects.exists()
+
+
 def test_honeypot_and_time_trap(client, world, services, settings):
     url = "/forms/tre/katuvalo/"
     ok = {"description": "x", "vika": "pimea", "location_address": "Hämeenkatu 1"}

@@ -5,6 +5,7 @@ through the one intake path."""
 from __future__ import annotations
 
 import datetime as dt
+import mimetypes
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -25,6 +26,10 @@ from kapula.tickets.models import Level
 
 MAX_TEXT = 1000
 MAX_DESCRIPTION = 4000
+MAX_FILES = 5
+#: what a form's attachment field takes: photos from a phone and PDF documents
+FORM_FILE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp",
+                             "image/gif", "application/pdf"})
 
 
 @dataclass
@@ -57,6 +62,15 @@ def _answer(f: ServiceField, raw: Any, sub: Submission,
         files = list(sub.files.get(f.code, ()))
         if not files:
             return None
+        if len(files) > MAX_FILES:
+            errors[f.code] = _("At most %(n)d files.") % {"n": MAX_FILES}
+            return None
+        for x in files:
+            mime = (x.content_type or mimetypes.guess_type(x.filename)[0] or "").split(";")[0]
+            if mime.strip().lower() not in FORM_FILE_TYPES:
+                errors[f.code] = _("%(name)s: only photos (JPEG, PNG, GIF, WebP) and PDF "
+                                   "files can be attached.") % {"name": x.filename[:100]}
+                return None
         return [x.filename for x in files], ", ".join(x.filename for x in files)
     if kind == FieldKind.LOCATION:
         loc = sub.location
