@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 /root/.pyenv/versions/3.13*/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench venv install messages translations migrate demo clean schema browser-deps mail-deps
+.PHONY: run test lint bench venv install messages translations migrate demo clean schema browser-deps mail-deps assets
 
 $(BIN)/kapula: pyproject.toml constraints.txt
 	@if [ -z "$(PYTHON)" ]; then echo "Kapula needs Python >= 3.12 (python3.13 or python3.12 on PATH or under pyenv)"; exit 1; fi
@@ -34,7 +34,7 @@ migrate: messages
 demo: migrate
 	$(KAPULA) demo_data
 
-run: demo
+run: demo assets
 	$(KAPULA) collectstatic --no-input --verbosity 0
 	@echo ""
 	@echo "Kapula: http://$(HOST):$(PORT)/   (API docs: http://$(HOST):$(PORT)/api/v1/docs)"
@@ -54,10 +54,14 @@ run: demo
 browser-deps:
 	@./scripts/browser-deps.sh
 
+# Leaflet and proj4 (from npm) into kapula/vendor/: the maps; without them, no map
+assets:
+	@./scripts/assets.sh
+
 mail-deps:
 	@./scripts/mail-deps.sh
 
-test: messages browser-deps mail-deps
+test: messages browser-deps mail-deps assets
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: $(BIN)/kapula
@@ -72,4 +76,4 @@ bench: migrate
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) var node_modules
+	rm -rf $(VENV) var node_modules kapula/vendor

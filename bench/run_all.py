@@ -19,7 +19,7 @@ from pathlib import Path
 
 from common import ROOT, setup_django
 
-SCRIPTS = ["queries.py", "pages.py", "api_create.py", "email_ingest.py"]
+SCRIPTS = ["queries.py", "pages.py", "api_create.py", "email_ingest.py", "open311.py"]
 
 
 def main() -> int:

@@ -13,6 +13,8 @@ import dj_database_url
 from django.utils.csp import CSP  # type: ignore[import-untyped,unused-ignore]
 from django.utils.translation import gettext_lazy as _
 
+from kapula.core import geo
+
 
 def env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
@@ -62,6 +64,7 @@ INSTALLED_APPS = [
     "kapula.intake.webform",
     "kapula.desk",
     "kapula.api",
+    "kapula.open311",
 ]
 
 MIDDLEWARE = [
@@ -192,6 +195,10 @@ STORAGES = {
                     if not DEBUG else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+#: Leaflet, proj4 and proj4leaflet, copied from node_modules by scripts/assets.sh (not in
+#: git). Without them the forms take an address and coordinates, and no map is shown.
+KAPULA_VENDOR_STATIC = Path(env("KAPULA_VENDOR_STATIC", str(BASE_DIR / "vendor")))
+STATICFILES_DIRS = [("vendor", KAPULA_VENDOR_STATIC)] if KAPULA_VENDOR_STATIC.is_dir() else []
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Kapula -----------------------------------------------------------------------------
@@ -238,6 +245,19 @@ KAPULA_LOGIN_RATE = env("KAPULA_LOGIN_RATE", "10/300")  # attempts per seconds, 
 KAPULA_WEBFORM_RATE = env("KAPULA_WEBFORM_RATE", "10/3600")
 #: a web form sent sooner than this after it was shown is taken for a bot
 KAPULA_WEBFORM_MIN_SECONDS = int(env("KAPULA_WEBFORM_MIN_SECONDS", "3"))
+#: Open311 POST requests per client key per seconds (generous: one key serves a whole app)
+KAPULA_OPEN311_RATE = env("KAPULA_OPEN311_RATE", "100000/60")
+# Maps (docs/subsystems/maps.md): background layers as JSON (empty: OpenStreetMap; "[]":
+# no map), the service area "west,south,east,north" (WGS84) that locations must lie in,
+# where the map opens ("lat,lon" and a zoom level; empty: the whole area).
+KAPULA_MAP_LAYERS = geo.parse_layers(env("KAPULA_MAP_LAYERS"))
+KAPULA_MAP_AREA = geo.parse_area(env("KAPULA_MAP_AREA"))
+KAPULA_MAP_CENTER = geo.parse_center(env("KAPULA_MAP_CENTER"), KAPULA_MAP_AREA)
+KAPULA_MAP_ZOOM = int(env("KAPULA_MAP_ZOOM", "0")) or None
+#: the most tickets the agents' map and its GeoJSON export show (the newest ones)
+KAPULA_MAP_MAX_TICKETS = int(env("KAPULA_MAP_MAX_TICKETS", "1000"))
+# the browser may load map tiles from the configured tile servers, and from nowhere else
+SECURE_CSP["img-src"] = [CSP.SELF, "data:", *geo.tile_origins(KAPULA_MAP_LAYERS)]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

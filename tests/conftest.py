@@ -9,6 +9,7 @@ import pytest
 
 from kapula.api.auth import forget_token
 from kapula.core.models import Membership, Organisation, Role, Team, Unit, User
+from kapula.open311 import cache as open311_cache
 from kapula.tickets import config
 from kapula.tickets.models import Category, TicketType
 
@@ -22,13 +23,22 @@ def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _no_map_tiles_from_the_internet(settings):  # type: ignore[no-untyped-def]
+    """No background map by default: the browser would fetch tiles from the internet.
+    Map tests serve their own tiles (tests/test_maps_browser.py)."""
+    settings.KAPULA_MAP_LAYERS = []
+
+
+@pytest.fixture(autouse=True)
 def _fresh_config_cache():  # type: ignore[no-untyped-def]
     """Each test builds its own organisations (SQLite reuses ids after a rollback)."""
     config.invalidate()
     forget_token()
+    open311_cache.forget()
     yield
     config.invalidate()
     forget_token()
+    open311_cache.forget()
 
 
 @dataclass

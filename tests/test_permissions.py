@@ -63,6 +63,31 @@ def _t(ctx: Ctx) -> str:
     return str(ctx.ticket.pk)
 
 
+def _o311(c: Ctx) -> dict[str, str]:
+    """Open311 (key auth, no login): the service offered in the app, a client key, and one
+    published request with a photo. Made once per test."""
+    if "o311" not in c.__dict__:
+        from kapula.catalogue.actions import Submission, submit
+        from kapula.open311.actions import create_client
+        from kapula.open311.views import make_token
+
+        service = Service.objects.get(organisation=c.world.org, code="katuvalo")
+        service.on_mobile = True
+        service.save()
+        _client, key = create_client(actor=None, organisation=c.world.org, name="matrix")
+        ticket = submit(Submission(service=service, channel="mobile_app", language="fi",
+                                   description="Valo ei pala", files={"kuva": [
+                                       AttachmentInput("k.png", b"\x89PNG\r\n", "image/png")]})
+                        ).ticket
+        c.__dict__["o311"] = {"key": key, "number": ticket.number,
+                              "token": make_token(ticket.pk),
+                              "media": str(ticket.attachments.get().pk)}
+    return c.__dict__["o311"]
+
+
+O311 = "/open311/v2/"
+
+
 ENDPOINTS = [
     # --- agent workspace ---
     Endpoint("desk:login", "GET", lambda c: "/login/", "public"),
@@ -76,13 +101,27 @@ ENDPOINTS = [
     Endpoint("webform:thanks", "GET", lambda c: "/forms/tre/katuvalo/thanks/"
              + signing.TimestampSigner(salt=THANKS_SALT).sign(str(c.ticket.pk)) + "/",
              "public"),
+    Endpoint("webform:embed", "GET", lambda c: "/forms/tre/katuvalo/embed/?lang=sv", "public"),
+    Endpoint("webform:embed_thanks", "GET", lambda c: "/forms/tre/katuvalo/embed/thanks/"
+             + signing.TimestampSigner(salt=THANKS_SALT).sign(str(c.ticket.pk)) + "/",
+             "public"),
+    Endpoint("webform:embed_script", "GET", lambda c: "/forms/embed.js", "public"),
     Endpoint("desk:queue", "GET", lambda c: "/?view=all", "member"),
     Endpoint("desk:search", "GET", lambda c: "/search/?q=tulostin&widen=1", "member"),
+    Endpoint("desk:map", "GET", lambda c: "/map/?status=new", "member"),
+    Endpoint("desk:map_geojson", "GET", lambda c: "/map/tickets.geojson", "member"),
     Endpoint("desk:new_ticket", "GET", lambda c: "/tickets/new/", "member"),
     Endpoint("desk:new_ticket:post", "POST", lambda c: "/tickets/new/", "member",
              lambda c: {"channel": "walk_in", "customer_name": "Kävijä", "title": "Käynti",
                         "body": "Asiakas kävi kysymässä pysäköinnistä.", "language": "fi",
                         "impact": "medium", "urgency": "medium"}),
+    # a catalogue service's form in the desk: only the service's own organisation
+    Endpoint("desk:new_ticket:service", "GET", lambda c: "/tickets/new/?service=katuvalo",
+             "org"),
+    Endpoint("desk:new_ticket:post-service", "POST", lambda c: "/tickets/new/", "org",
+             lambda c: {"service": "katuvalo", "desk-channel": "phone", "desk-language": "fi",
+                        "desk-customer_name": "Soittaja",
+                        "description": "Katuvalo ei pala Hämeenkadulla."}),
     Endpoint("desk:customer_search", "GET", lambda c: "/customers/search/?customer_q=Ma",
              "member"),
     Endpoint("desk:tokens", "GET", lambda c: "/tokens/", "member"),
@@ -147,6 +186,22 @@ ENDPOINTS = [
              api=True, multipart=True),
     Endpoint("api:attachment_download", "GET",
              lambda c: f"/api/v1/attachments/{c.attachment.pk}", "ticket", api=True),
+    # --- Open311 (an api_key, not a login, opens requests) ---
+    Endpoint("open311:discovery", "GET", lambda c: O311 + "discovery.xml", "public"),
+    Endpoint("open311:services", "GET", lambda c: O311 + "services.json?jurisdiction_id=tre"
+             if _o311(c) else "", "public"),
+    Endpoint("open311:service", "GET", lambda c: O311 + "services/katuvalo.xml?"
+             "jurisdiction_id=tre" if _o311(c) else "", "public"),
+    Endpoint("open311:requests", "GET", lambda c: O311 + "requests.json?jurisdiction_id=tre"
+             if _o311(c) else "", "public"),
+    Endpoint("open311:requests:post", "POST", lambda c: O311 + "requests.json", "public",
+             lambda c: {"api_key": _o311(c)["key"], "service_code": "katuvalo",
+                        "address_string": "Tori", "description": "Penkki rikki"}),
+    Endpoint("open311:request", "GET", lambda c: O311 + f"requests/{_o311(c)['number']}.json"
+             "?jurisdiction_id=tre&extensions=true", "public"),
+    Endpoint("open311:token", "GET", lambda c: O311 + f"tokens/{_o311(c)['token']}.json",
+             "public"),
+    Endpoint("open311:media", "GET", lambda c: O311 + f"media/{_o311(c)['media']}", "public"),
 ]
 
 

@@ -8,6 +8,8 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from kapula.catalogue.models import FormSubmission, Service, ServiceField, Visibility
 from kapula.core.models import Role
@@ -117,7 +119,9 @@ def test_bad_choice_bad_location_and_forbidden_file_create_nothing(client, world
     assert bad_choice.status_code == 422
     far = client.post(url, form_data(client, url, description="x", vika="pimea",
                                      location_lat="48.85", location_lon="2.35"))
-    assert far.status_code == 422 and "Suomen" in far.content.decode()
+    with translation.override("fi"):
+        outside = gettext("The location is outside the service area.")
+    assert far.status_code == 422 and outside in far.content.decode()
     exe = client.post(url, form_data(
         client, url, description="x", vika="pimea", location_address="Hämeenkatu 1",
         kuva=SimpleUploadedFile("virus.exe", b"MZ...", content_type="application/pdf")))
@@ -126,7 +130,7 @@ def test_bad_choice_bad_location_and_forbidden_file_create_nothing(client, world
 
 
 
-def test_attachment_fields_take_photos_and_pdfs_only(client, world, services):
+def test_attachment_fields_take_photos_and_pdfs_only(client, world, services, settings):
     client.cookies["django_language"] = "en"
     url = "/forms/tre/katuvalo/"
     ok = {"description": "x", "vika": "pimea", "location_address": "Hämeenkatu 1"}
@@ -139,6 +143,10 @@ def test_attachment_fields_take_photos_and_pdfs_only(client, world, services):
         SimpleUploadedFile(f"k{i}.png", b"\x89PNG\r\n", content_type="image/png")
         for i in range(6)]))
     assert many.status_code == 422 and "At most 5 files." in many.content.decode()
+    settings.KAPULA_MAX_ATTACHMENT_BYTES = 100
+    big = client.post(url, form_data(client, url, **ok, kuva=SimpleUploadedFile(
+        "iso.png", b"\x89PNG" + b"0" * 5000, content_type="image/png")))
+    assert big.status_code == 413 and "iso.png is too large" in big.content.decode()
     assert not Ticket.objects.exists()
 
 

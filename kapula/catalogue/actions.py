@@ -22,7 +22,7 @@ from kapula.core.models import Language, User
 from kapula.intake.actions import Intake, IntakeResult, receive
 from kapula.tickets.actions import Location
 from kapula.tickets.attachments import AttachmentInput
-from kapula.tickets.models import Level
+from kapula.tickets.models import Level, Status
 
 MAX_TEXT = 1000
 MAX_DESCRIPTION = 4000
@@ -48,6 +48,11 @@ class Submission:
     phone: str = ""
     actor: User | None = None
     message_id: str = ""
+    #: staff recording a contact: an existing customer they picked, the agent the ticket is
+    #: assigned to, and whether the matter was settled during the contact
+    customer_id: int | None = None
+    assignee: User | None = None
+    resolved: bool = False
 
 
 def _fields(service: Service) -> list[ServiceField]:
@@ -182,12 +187,14 @@ def submit(sub: Submission) -> IntakeResult:
         organisation=service.organisation, channel=sub.channel, subject=title[:300],
         body=body, language=sub.language, attachments=attachments,
         customer=CustomerIdentity(name=sub.name.strip(), email=sub.email.strip(),
-                                  phone=sub.phone.strip()),
+                                  phone=sub.phone.strip(), customer_id=sub.customer_id),
         location=sub.location if any(a["kind"] == FieldKind.LOCATION for a in answers)
         else None,
         ticket_type=service.ticket_type, category=service.category, team=service.team,
         impact=service.impact, urgency=Level.HIGH if urgent else service.urgency,
-        actor=sub.actor, message_id=sub.message_id,
+        actor=sub.actor, message_id=sub.message_id, assignee=sub.assignee,
+        status=Status.RESOLVED if sub.resolved else Status.NEW,
+        first_contact_resolution=sub.resolved,
     ))
     if result.created:
         FormSubmission.objects.create(ticket=result.ticket, service=service,

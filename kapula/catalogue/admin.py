@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from kapula.catalogue.models import Service, ServiceField
@@ -38,7 +41,27 @@ class ServiceAdmin(OrgScopedAdmin):
                                 ("ask_contact", "require_email"))}),
         (_("New tickets"), {"fields": (("ticket_type", "category", "team"),
                                        ("impact", "urgency"))}),
+        (_("Embedding in a website"), {"fields": ("embed_snippet",)}),
     )
+    readonly_fields = ("embed_snippet",)
+
+    @admin.display(description=_("how to embed"))
+    def embed_snippet(self, obj: Service | None) -> str:
+        """The HTML a website adds to show this form (docs/subsystems/catalogue.md)."""
+        if obj is None or not obj.pk:
+            return str(_("Save the service first."))
+        if not (obj.on_web and obj.is_public and obj.is_active):
+            return str(_("Only active public services offered as a web form can be "
+                         "embedded."))
+        base = settings.KAPULA_BASE_URL.rstrip("/")
+        form = base + reverse("webform:form", args=[obj.organisation.slug, obj.code])
+        script = base + reverse("webform:embed_script")
+        snippet = (f'<div data-kapula-form="{form}" data-lang="fi"></div>\n'
+                   f'<script src="{script}" async></script>')
+        return format_html(
+            '<pre class="embed-snippet"><code>{}</code></pre><p class="help">{}</p>', snippet,
+            _("Copy this into the web page; data-lang is fi, sv or en. The website's origin "
+              "must be listed in the organisation's \"websites that may embed the forms\"."))
 
     def _allowed(self, request: HttpRequest) -> bool:
         user = request.user

@@ -162,3 +162,9 @@ class FormSubmission(models.Model):
     class Meta:
         verbose_name = _("form submission")
         verbose_name_plural = _("form submissions")
+        indexes: ClassVar = [
+            # the Open311 request listing: newest first, for all listed services or one
+            models.Index(fields=["-created_at", "-id"], name="submission_recent"),
+            models.Index(fields=["service", "-created_at", "-id"],
+                         name="submission_service_recent"),
+        ]

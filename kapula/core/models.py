@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -49,6 +51,42 @@ class TranslatedName(models.Model):
         return self.name
 
 
+#: a web origin as browsers send it: scheme://host[:port], nothing more
+ORIGIN = re.compile(
+    r"^https?://(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)(?::[0-9]{1,5})?$")
+
+
+def origin_lines(text: str) -> list[str]:
+    """The non-empty lines of ``text``, trimmed, lower-cased and without a trailing slash."""
+    return [line.strip().lower().rstrip("/") for line in (text or "").splitlines()
+            if line.strip()]
+
+
+def parse_origins(text: str) -> list[str]:
+    """The valid origins of ``text`` (one per line), without duplicates. Anything else is
+    left out, so a value that bypassed validation can never reach a header."""
+    out: list[str] = []
+    for line in origin_lines(text):
+        if ORIGIN.match(line) and line not in out and _port_ok(line):
+            out.append(line)
+    return out
+
+
+def _port_ok(origin: str) -> bool:
+    tail = origin.rsplit(":", 1)[-1]
+    return not tail.isdigit() or 0 < int(tail) < 65536
+
+
+def validate_origins(text: str) -> None:
+    bad = [line for line in origin_lines(text) if not (ORIGIN.match(line) and _port_ok(line))]
+    if bad:
+        raise ValidationError(
+            _("Give one origin per line as scheme://host or scheme://host:port (http or "
+              "https, no path), e.g. https://www.example.fi. Not valid: %(bad)s"),
+            code="invalid_origin", params={"bad": ", ".join(bad[:5])})
+
+
 class Organisation(models.Model):
     """A tenant: a city, a university, a company. Nothing crosses organisations."""
 
@@ -66,6 +104,11 @@ class Organisation(models.Model):
         verbose_name=_("default team"),
         help_text=_("Where new tickets go when nothing else routes them."),
     )
+    embed_origins = models.TextField(
+        _("websites that may embed the forms"), blank=True, validators=[validate_origins],
+        help_text=_("One origin per line, e.g. https://www.example.fi. Only these sites may "
+                    "show the organisation's public web forms in a frame."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     class Meta:
@@ -75,6 +118,10 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def embed_origin_list(self) -> list[str]:
+        return parse_origins(self.embed_origins)
 
 
 class Unit(TranslatedName):

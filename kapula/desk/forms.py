@@ -246,6 +246,28 @@ class NewTicketForm(FastSelectsForm):
             ("", _("Default routing")), *team_choices]
 
 
+class ServiceTicketForm(FastSelectsForm):
+    """The desk's own part of a contact recorded on a catalogue service's form: how the
+    customer got in touch, who they are and the language of the matter. The service's
+    fields are rendered and validated as on the public form (catalogue.actions.submit)."""
+
+    channel = forms.ChoiceField(
+        label=_("Contact channel"), widget=forms.RadioSelect,
+        choices=[(c.value, c.label) for c in STAFF_ENTERED_CHANNELS],
+        initial=Channel.WALK_IN.value)
+    customer_name = forms.CharField(label=_("Customer name"), required=False, max_length=200)
+    customer_email = forms.EmailField(label=_("Email"), required=False)
+    customer_phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
+    language = forms.ChoiceField(
+        label=_("Customer's language"), choices=Language.choices,
+        help_text=_("The ticket and the answers to the customer are in this language."))
+    assign_to_me = forms.BooleanField(label=_("Assign to me"), required=False, initial=True)
+    resolved = forms.BooleanField(
+        label=_("Resolved at first contact"), required=False,
+        help_text=_("The matter was settled during this contact; the ticket is recorded "
+                    "as resolved."))
+
+
 class QueueFilterForm(FastSelectsForm):
     """GET filters of the queue page. Invalid values are ignored, never an error page."""
 

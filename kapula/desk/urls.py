@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kapula.desk import views
+from kapula.desk import maps, views
 
 app_name = "desk"
 urlpatterns = [
@@ -19,6 +19,8 @@ urlpatterns = [
     path("mail/<int:inbound_id>/original.eml", views.inbound_raw_view, name="inbound_raw"),
     path("customers/search/", views.customer_search_view, name="customer_search"),
     path("search/", views.search_view, name="search"),
+    path("map/", maps.map_view, name="map"),
+    path("map/tickets.geojson", maps.geojson_view, name="map_geojson"),
     path("tokens/", views.tokens_view, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.revoke_token_view, name="revoke_token"),
 ]

@@ -7,6 +7,7 @@ client picks the part it needs with ``hx-select``), so every form also works as 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -38,7 +39,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
-from kapula.catalogue.models import FormSubmission
+from kapula.catalogue.actions import Submission, submit, validate
+from kapula.catalogue.models import FormSubmission, Service
 from kapula.core import actions as core_actions
 from kapula.core import ratelimit
 from kapula.core.access import scope_for
@@ -50,6 +52,13 @@ from kapula.desk import lookups
 from kapula.intake.actions import Intake, receive
 from kapula.intake.mail.ingest import our_addresses
 from kapula.intake.mail.models import InboundEmail, OutboundEmail
+from kapula.intake.webform.views import (
+    error_target,
+    field_rows,
+    posted_files,
+    posted_location,
+    posted_values,
+)
 from kapula.tickets import actions as ticket_actions
 from kapula.tickets import config, queries
 from kapula.tickets.attachments import AttachmentInput
@@ -625,12 +634,39 @@ def _new_ticket_form(user: User, data: Any = None, files: Any = None) -> f.NewTi
                            category_choices=cats, team_choices=teams)
 
 
+def _desk_services(user: User) -> Any:
+    """The catalogue services agents of the user's organisation record contacts on (any
+    visibility: the agent records the contact on the customer's behalf)."""
+    return Service.objects.filter(organisation_id=user.organisation_id or 0, on_desk=True,
+                                  is_active=True)
+
+
+def _chosen_service(user: User, code: str) -> Service | None:
+    """The service named by ``?service=``/the posted ``service``; 404 for one that is not
+    offered to this organisation's desk."""
+    if not code:
+        return None
+    service = (_desk_services(user).filter(code=code[:50]).select_related("organisation")
+               .prefetch_related("fields").first())
+    if service is None:
+        raise Http404
+    return service
+
+
+def _service_choices(user: User) -> list[Service]:
+    return list(_desk_services(user).only("code", "name_fi", "name_sv", "name_en", "ordering"))
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def new_ticket_view(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if user.organisation is None:
         raise Http404
+    source = request.POST if request.method == "POST" else request.GET
+    service = _chosen_service(user, (source.get("service") or "").strip())
+    if service is not None:
+        return _service_ticket(request, user, service)
     if request.method != "POST":
         # A plain GET may carry the form's values and a customer search (the no-JS path of
         # the customer look-up); they only prefill the form.
@@ -640,7 +676,7 @@ def new_ticket_view(request: HttpRequest) -> HttpResponse:
             if name in request.GET and name != "attachments":
                 form.initial[name] = request.GET.get(name)
         return render(request, "desk/new_ticket.html", {
-            "form": form, "title": _("New ticket"),
+            "form": form, "title": _("New ticket"), "services": _service_choices(user),
             "chosen": lookups.customer(user, _int_or_none(request.GET.get("customer_id"))),
             "customers": lookups.find_customers(user, text) if len(text) >= 2 else None,
             "customer_q": text})
@@ -689,7 +725,100 @@ def new_ticket_view(request: HttpRequest) -> HttpResponse:
             return redirect("desk:ticket", result.ticket.pk)
     return render(request, "desk/new_ticket.html", {
         "form": form, "title": _("New ticket"), "chosen": chosen, "customers": None,
+        "services": _service_choices(user),
         "customer_q": request.POST.get("customer_q", "")}, status=status)
+
+
+#: errors of the service's submission that belong to the desk's own fields
+_DESK_FIELDS = {"email": "customer_email", "phone": "customer_phone", "name": "customer_name",
+                "language": "language", "channel": "channel", "assignee": "assign_to_me"}
+
+
+def _in_ui_language(sub: Submission, error: ActionError) -> ActionError:
+    """The form's validation messages in the agent's language (submit() words them in the
+    customer's language, for the public form)."""
+    ui = (get_language() or "fi")[:2]
+    if error.code != "form_invalid" or ui == sub.language or ui not in Language.values:
+        return error
+    try:
+        validate(dataclasses.replace(sub, language=ui))
+    except ActionError as again:
+        return again
+    return error
+
+
+def _service_ticket(request: HttpRequest, user: User, service: Service) -> HttpResponse:
+    """Record a contact on a catalogue service's form: the same fields, validation and
+    defaults as the public web form, plus the desk's channel, customer and language."""
+    org = user.organisation
+    assert org is not None  # checked by the caller
+    # "assign to me" starts ticked when the agent is in the team the service's tickets go to
+    team_id = service.team_id or org.default_team_id
+    initial = {"language": org.default_language,
+               "assign_to_me": team_id in scope_for(user).member_team_ids}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method != "POST":
+        # a GET may carry the form's values (the no-JS customer look-up): they prefill it
+        form = f.ServiceTicketForm(prefix="desk", initial=initial)
+        for name in form.fields:
+            if form.add_prefix(name) in request.GET:
+                form.initial[name] = request.GET.get(form.add_prefix(name))
+        data: Any = request.GET
+        text = (request.GET.get("customer_q") or "").strip()[:100]
+        chosen = lookups.customer(user, _int_or_none(request.GET.get("customer_id")))
+        customers = lookups.find_customers(user, text) if len(text) >= 2 else None
+    else:
+        form = f.ServiceTicketForm(request.POST, prefix="desk", initial=initial)
+        data = request.POST
+        text = request.POST.get("customer_q", "")
+        customers = None
+        chosen_id = _int_or_none(request.POST.get("customer_id"))
+        chosen = lookups.customer(user, chosen_id)
+        status = 422
+        if chosen_id and chosen is None:
+            form.is_valid()
+            form.add_error(None, _("No such customer."))
+        elif form.is_valid():
+            d = form.cleaned_data
+            sub = Submission(
+                service=service, channel=d["channel"], language=d["language"],
+                description=request.POST.get("description", ""),
+                values=posted_values(request.POST), files=posted_files(request, service),
+                location=posted_location(request), name=d["customer_name"],
+                email=d["customer_email"], phone=d["customer_phone"], actor=user,
+                customer_id=chosen.pk if chosen else None,
+                assignee=user if d["assign_to_me"] else None, resolved=d["resolved"])
+            try:
+                result = submit(sub)
+            except ActionError as exc:
+                error = _in_ui_language(sub, exc)
+                errors = error_target(service, error)
+                for key, name in _DESK_FIELDS.items():
+                    if key in errors:
+                        form.add_error(name, errors.pop(key))
+                if not errors and not form.errors:
+                    form.add_error(None, error.message)
+                status = error.status
+            else:
+                if result.created:
+                    messages.success(request, _("Ticket %(number)s recorded.")
+                                     % {"number": result.ticket.number})
+                else:
+                    messages.info(request, _("Added to the existing ticket %(number)s.")
+                                  % {"number": result.ticket.number})
+                return redirect("desk:ticket", result.ticket.pk)
+    ui = (get_language() or "fi")[:2]
+    summary = [(f"f-{code}", text) for code, text in errors.items()]
+    summary += [(form[name].id_for_label if name in form.fields else "", str(message))
+                for name, messages_ in form.errors.items() if name != "__all__"
+                for message in messages_]
+    return render(request, "desk/new_ticket.html", {
+        "title": _("New ticket"), "service": service, "sform": form,
+        "rows": field_rows(service, data, errors, ui if ui in Language.values else "fi"),
+        "errors": errors, "summary": summary, "data": data,
+        "services": _service_choices(user), "chosen": chosen, "customers": customers,
+        "customer_q": text}, status=status)
 
 
 @login_required

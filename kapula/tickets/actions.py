@@ -10,6 +10,7 @@ writes, runs in one transaction, writes history rows and records outbox events. 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -174,22 +175,25 @@ def priority_for(organisation_id: int, impact: str, urgency: str) -> int:
 
 
 def _resolve_location(loc: Location | None) -> dict[str, Any]:
+    """The ticket's location columns: WGS84 and EPSG:3067, whichever was given; the point
+    must lie in the service area (``KAPULA_MAP_AREA``)."""
     if loc is None:
         return {}
     out: dict[str, Any] = {"address": (loc.address or "")[:300]}
+    outside = ValidationFailed(_("The location is outside the service area."),
+                               code="location_out_of_range", field="location")
+    area = settings.KAPULA_MAP_AREA
     if loc.latitude is not None and loc.longitude is not None:
-        lat_min, lat_max, lon_min, lon_max = geo.WGS84_BOUNDS
-        if not (lat_min <= loc.latitude <= lat_max and lon_min <= loc.longitude <= lon_max):
-            raise ValidationFailed(_("The location is outside Finland."),
-                                   code="location_out_of_range", field="location")
+        if not geo.in_area(loc.latitude, loc.longitude, area):
+            raise outside
         n, e = geo.wgs84_to_etrs(loc.latitude, loc.longitude)
         out.update(latitude=loc.latitude, longitude=loc.longitude, etrs_n=n, etrs_e=e)
     elif loc.northing is not None and loc.easting is not None:
-        n_min, n_max, e_min, e_max = geo.ETRS_BOUNDS
-        if not (n_min <= loc.northing <= n_max and e_min <= loc.easting <= e_max):
-            raise ValidationFailed(_("The location is outside Finland."),
-                                   code="location_out_of_range", field="location")
+        if not (math.isfinite(loc.northing) and math.isfinite(loc.easting)):
+            raise outside
         lat, lon = geo.etrs_to_wgs84(loc.northing, loc.easting)
+        if not geo.in_area(lat, lon, area):
+            raise outside
         out.update(latitude=lat, longitude=lon, etrs_n=loc.northing, etrs_e=loc.easting)
     return out
 

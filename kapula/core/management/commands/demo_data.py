@@ -45,3 +45,8 @@ class Command(BaseCommand):
         for r in rows:
             self.stdout.write(f"  {r['username']:<{width}}  {r['password']}  "
                               f"{r['role']:<{role_width}}  {r['teams']}")
+        from kapula.core import demo_content
+        from kapula.open311.demo import login_lines
+
+        for line in login_lines(demo_content.ORG_SLUG):
+            self.stdout.write(line)
