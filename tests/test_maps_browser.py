@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.utils.csp import CSP  # type: ignore[import-untyped,unused-ignore]
+from playwright.sync_api import expect
 
 from kapula.core import geo
 from kapula.intake.actions import Intake, receive
@@ -148,8 +149,7 @@ def test_typed_coordinates_the_keyboard_and_my_location(world, services, live_se
     page.context.grant_permissions(["geolocation"])
     page.context.set_geolocation({"latitude": 60.4518, "longitude": 22.2666})
     page.get_by_role("button", name="Use my location").click()
-    page.wait_for_function(
-        "document.getElementById('f-location-lat').value.startsWith('60.4518')")
+    expect(page.locator("#f-location-lat")).to_have_value(re.compile(r"^60\.4518"))
     assert page.get_by_label("Longitude (WGS84, optional)").input_value().startswith("22.2666")
     assert "Your location was found." in status.inner_text()
     check_a11y(page)
@@ -201,8 +201,8 @@ def test_agent_sees_the_ticket_location_and_the_map_of_tickets(world, live_serve
     page.get_by_role("link", name="Map", exact=True).click()
     page.wait_for_url("**/map/")
     the_map = page.get_by_role("region", name="Map of the tickets")
-    page.wait_for_function(
-        "document.querySelector('[data-map-tickets]').getAttribute('data-markers') === '3'")
+    # (locator waits: wait_for_function would evaluate a string, which the CSP forbids)
+    page.locator("[data-map-tickets][data-markers='3']").wait_for(state="attached")
     assert the_map.locator(".leaflet-marker-icon").count() == 3
     table = page.get_by_role("table")
     for t in tickets:
@@ -219,7 +219,6 @@ def test_agent_sees_the_ticket_location_and_the_map_of_tickets(world, live_serve
     page.wait_for_url(f"**/tickets/{tickets[2].pk}/")
     # the filters: resolved tickets only -> none on the map
     page.goto(live_server.url + "/map/?status=resolved")
-    page.wait_for_function(
-        "document.querySelector('[data-map-tickets]').getAttribute('data-markers') === '0'")
+    page.locator("[data-map-tickets][data-markers='0']").wait_for(state="attached")
     assert "No tickets to show on the map." in page.locator("#map-load-status").inner_text()
     check_a11y(page)
