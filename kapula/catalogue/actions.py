@@ -53,6 +53,9 @@ class Submission:
     customer_id: int | None = None
     assignee: User | None = None
     resolved: bool = False
+    #: the ticket's title when the channel has one (Open311's ``title`` extension); empty:
+    #: "<service name>: <first line of the description>"
+    title: str = ""
 
 
 def _fields(service: Service) -> list[ServiceField]:
@@ -182,6 +185,8 @@ def submit(sub: Submission) -> IntakeResult:
             else ""
         title = f"{service.name_in(sub.language)}: {first}" if first else \
             service.name_in(sub.language)
+        if sub.title.strip():
+            title = " ".join(sub.title.split())  # one line
     attachments = [a for code in sub.files for a in sub.files[code]]
     result = receive(Intake(
         organisation=service.organisation, channel=sub.channel, subject=title[:300],

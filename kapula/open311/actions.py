@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,6 +35,8 @@ class RequestDetails:
     account_id: str = ""
     address_id: str = ""
     media_url: str = ""
+    #: a checked GeoJSON geometry in WGS84 (:func:`kapula.open311.geometry.parse`)
+    geometry: dict[str, Any] | None = None
 
 
 def may_manage_clients(actor: User | None, organisation: Organisation) -> bool:
@@ -103,5 +106,5 @@ def open_request(*, client: Open311Client, submission: Submission,
     Open311Request.objects.create(
         ticket=result.ticket, client=client, device_id=details.device_id[:100],
         account_id=details.account_id[:100], address_id=details.address_id[:100],
-        media_url=details.media_url[:500])
+        media_url=details.media_url[:500], geometry=details.geometry)
     return result

@@ -1,6 +1,6 @@
 """Open311 GeoReport v2: the client applications allowed to open requests, and what a
 request brought that the ticket itself does not keep (the client, device and account ids,
-the address id and an external media URL)."""
+the address id, an external media URL and a line or area drawn on a map)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,9 @@ class Open311Request(models.Model):
     account_id = models.CharField(_("account id"), max_length=100, blank=True)
     address_id = models.CharField(_("address id"), max_length=100, blank=True)
     media_url = models.URLField(_("media URL"), max_length=500, blank=True)
+    #: the GeoJSON geometry that was posted (Point, MultiPoint, LineString or Polygon), in
+    #: WGS84 [longitude, latitude]; the ticket keeps its representative point
+    geometry = models.JSONField(_("geometry"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:

@@ -157,7 +157,7 @@ REQUEST_VALUES = (
     "ticket__updated_at", "ticket__latitude", "ticket__longitude", "ticket__address",
     "ticket__open311__address_id", "ticket__open311__media_url",
 )
-EXTENSION_VALUES = ("ticket__title", "ticket__assignee_id")
+EXTENSION_VALUES = ("ticket__title", "ticket__assignee_id", "ticket__open311__geometry")
 
 
 def request_rows(organisation_id: int, listed: Listed, flt: RequestFilter,
@@ -271,6 +271,16 @@ def description(body: str, answers_text: str | None) -> str:
     return body
 
 
+def geometry(posted: Any, lat: float | None, lon: float | None) -> dict[str, Any] | None:
+    """The extension's GeoJSON geometry: the line or area that was posted, else a Point of
+    the ticket's location (which an agent may have moved since)."""
+    if isinstance(posted, dict) and posted.get("type") not in (None, "Point"):
+        return posted
+    if lat is None or lon is None:
+        return None
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
 def records(rows: list[dict[str, Any]], listed: Listed, language: str,
             extensions: bool) -> list[dict[str, Any]]:
     """``values()`` rows as Open311 request records."""
@@ -313,8 +323,7 @@ def records(rows: list[dict[str, Any]], listed: Listed, language: str,
                 "media_urls": [f"{prefix}{i}" for i in images.get(r["ticket_id"], ())],
                 "detailed_status": detailed_status(status,
                                                    r["ticket__assignee_id"] is not None),
-                "geometry": {"type": "Point", "coordinates": [lon, lat]}
-                if lat is not None and lon is not None else None,
+                "geometry": geometry(r["ticket__open311__geometry"], lat, lon),
                 "request_history": history.get(r["ticket_id"], []),
             }
         out.append(record)

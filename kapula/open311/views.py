@@ -29,10 +29,10 @@ from django.views.decorators.csrf import csrf_exempt
 
 from kapula.catalogue.actions import Submission
 from kapula.catalogue.models import FieldKind, Service
-from kapula.core import ratelimit
+from kapula.core import geo, ratelimit
 from kapula.core.errors import ActionError, Forbidden, NotFound
 from kapula.core.models import Organisation
-from kapula.open311 import cache, queries
+from kapula.open311 import cache, geometry, queries
 from kapula.open311.actions import RequestDetails, find_client, open_request
 from kapula.open311.models import Open311Client
 from kapula.open311.render import FORMATS, errors, respond
@@ -45,6 +45,7 @@ CHANGESET = "2026-11-30T00:00:00+02:00"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,100})\](\[\])?$")
 _NUMBERS = re.compile(r"^[A-Za-z0-9-]{1,32}$")
+MAX_TITLE = 200
 
 
 class Problem(Exception):
@@ -364,17 +365,39 @@ def _attributes(request: HttpRequest, service: Service) -> dict[str, Any]:
     return values
 
 
-def _location(request: HttpRequest) -> tuple[Location, str]:
-    lat = _float(_param(request, "lat"), "lat")
-    lon = _float(_param(request, "long"), "long")
+def _srs(request: HttpRequest) -> str:
+    srs = _param(request, "srs").upper() or geometry.WGS84
+    if srs not in geometry.SRS:
+        raise Problem(400, _("srs must be EPSG:4326 or EPSG:3067."))
+    return srs
+
+
+def _location(request: HttpRequest
+              ) -> tuple[Location, str, dict[str, Any] | None]:
+    """The request's location, its address id, and the geometry when one was posted. With
+    ``srs=EPSG:3067``, ``lat`` is the northing and ``long`` the easting."""
+    srs = _srs(request)
     address = _param(request, "address_string")[:300]
     address_id = _param(request, "address_id")[:100]
+    raw = _param(request, "geometry")
+    if raw:  # the geometry is the location: lat and long are not read
+        try:
+            shape = geometry.parse(raw, srs)
+        except ActionError as exc:
+            raise Problem(400, f"geometry: {exc.message}") from None
+        return (Location(latitude=shape.latitude, longitude=shape.longitude,
+                         address=address or address_id), address_id, shape.geometry)
+    lat = _float(_param(request, "lat"), "lat")
+    lon = _float(_param(request, "long"), "long")
     if (lat is None) != (lon is None):
         raise Problem(400, _("Give both lat and long."))
     if lat is None and not address and not address_id:
-        raise Problem(400, _("A location is required: lat and long, address_string or "
-                             "address_id."))
-    return Location(latitude=lat, longitude=lon, address=address or address_id), address_id
+        raise Problem(400, _("A location is required: lat and long, geometry, "
+                             "address_string or address_id."))
+    if lat is not None and lon is not None and srs == geometry.ETRS_TM35FIN:
+        lat, lon = geo.etrs_to_wgs84(lat, lon)  # northing, easting
+    return Location(latitude=lat, longitude=lon, address=address or address_id), address_id, \
+        None
 
 
 def _media(request: HttpRequest) -> list[AttachmentInput]:
@@ -440,10 +463,13 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
         if not code:
             raise Problem(400, _("service_code is required."))
         service = _service(org, code, cached=True)
-        location, address_id = _location(request)
+        location, address_id, shape = _location(request)
         description = _param(request, "description")
         if len(description) > 4000:
             raise Problem(400, _("description: At most %(n)d characters.") % {"n": 4000})
+        title = _param(request, "title")
+        if len(title) > MAX_TITLE:
+            raise Problem(400, "title: " + _("At most %(n)d characters.") % {"n": MAX_TITLE})
         files = _media(request)
         attachment_field = next((f.code for f in service.fields.all()
                                  if f.kind == FieldKind.ATTACHMENT), "media")
@@ -453,10 +479,12 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
             service=service, channel=Channel.MOBILE_APP, language=language,
             description=description, values=_attributes(request, service),
             files={attachment_field: files} if files else {}, location=location, name=name,
-            email=_param(request, "email")[:254], phone=_param(request, "phone")[:40])
+            email=_param(request, "email")[:254], phone=_param(request, "phone")[:40],
+            title=title)
         details = RequestDetails(
             device_id=_param(request, "device_id"), account_id=_param(request, "account_id"),
-            address_id=address_id, media_url=_media_url(_param(request, "media_url")))
+            address_id=address_id, media_url=_media_url(_param(request, "media_url")),
+            geometry=shape)
         try:
             result = open_request(client=client, submission=sub, details=details)
         except IntegrityError:  # the cached service was deleted a moment ago
