@@ -86,7 +86,7 @@ def _bench_service():  # type: ignore[no-untyped-def]
     """The organisation, service and client key the POST figure uses."""
     from kapula.catalogue.models import Service, ServiceField
     from kapula.core.models import Organisation, Team
-    from kapula.open311.actions import create_client
+    from kapula.intake.open311.actions import create_client
 
     org, _ = Organisation.objects.get_or_create(
         slug="kapula-bench-o311", defaults={"name": "Kuormitustesti (Open311)",
@@ -113,7 +113,7 @@ def _bench_service():  # type: ignore[no-untyped-def]
 
 
 def post_throughput() -> None:
-    from kapula.open311.models import Open311Client
+    from kapula.intake.open311.models import Open311Client
     from kapula.tickets.models import Ticket
 
     org, client_row, key = _bench_service()
@@ -210,7 +210,7 @@ def ensure_published(org, wanted: int) -> int:  # type: ignore[no-untyped-def]
     from django.db import connection, transaction
 
     from kapula.catalogue.models import FormSubmission
-    from kapula.open311.queries import listed_services
+    from kapula.intake.open311.queries import listed_services
     from kapula.tickets.models import Ticket
 
     services = list(listed_services(org.pk).order_by("id").values_list("id", flat=True))

@@ -64,7 +64,7 @@ INSTALLED_APPS = [
     "kapula.intake.webform",
     "kapula.desk",
     "kapula.api",
-    "kapula.open311",
+    "kapula.intake.open311",
 ]
 
 MIDDLEWARE = [

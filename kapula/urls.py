@@ -9,6 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("forms/", include("kapula.intake.webform.urls")),
-    path("open311/v2/", include("kapula.open311.urls")),
+    path("open311/v2/", include("kapula.intake.open311.urls")),
     path("", include("kapula.desk.urls")),
 ]

@@ -9,7 +9,7 @@ import pytest
 
 from kapula.api.auth import forget_token
 from kapula.core.models import Membership, Organisation, Role, Team, Unit, User
-from kapula.open311 import cache as open311_cache
+from kapula.intake.open311 import cache as open311_cache
 from kapula.tickets import config
 from kapula.tickets.models import Category, TicketType
 

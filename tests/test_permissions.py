@@ -68,8 +68,8 @@ def _o311(c: Ctx) -> dict[str, str]:
     published request with a photo. Made once per test."""
     if "o311" not in c.__dict__:
         from kapula.catalogue.actions import Submission, submit
-        from kapula.open311.actions import create_client
-        from kapula.open311.views import make_token
+        from kapula.intake.open311.actions import create_client
+        from kapula.intake.open311.views import make_token
 
         service = Service.objects.get(organisation=c.world.org, code="katuvalo")
         service.on_mobile = True

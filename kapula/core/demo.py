@@ -156,7 +156,7 @@ def _setup(summary_users: list[str]) -> _Setup:
                       "choices": choices},
         )
     _services(org, units, types, categories)
-    from kapula.open311.demo import ensure_demo_client
+    from kapula.intake.open311.demo import ensure_demo_client
 
     ensure_demo_client(org)
     return _Setup(org, teams, users, types, categories)

@@ -17,10 +17,10 @@ import pytest
 from django.core.cache import cache
 
 from kapula.catalogue.models import Service, ServiceField, Visibility
-from kapula.open311.actions import create_client
-from kapula.open311.models import Open311Client
+from kapula.intake.open311.actions import create_client
+from kapula.intake.open311.models import Open311Client
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "kapula" / "open311" / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "kapula" / "intake" / "open311" / "schemas"
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
        b"\x00\x1f\x15\xc4\x89\x00\x00\x00\nIDATx\x9cc\x00\x01\x00\x00\x05\x00\x01\r\n-\xb4\x00"
        b"\x00\x00\x00IEND\xaeB`\x82")

@@ -17,7 +17,7 @@ from kapula.catalogue.models import FormSubmission
 from kapula.core.actions import CustomerIdentity
 from kapula.core.errors import ValidationFailed
 from kapula.intake.actions import Intake, receive
-from kapula.open311.models import Open311Client, Open311Request
+from kapula.intake.open311.models import Open311Client, Open311Request
 from kapula.tickets import actions as A
 from kapula.tickets.actions import Location
 from kapula.tickets.attachments import AttachmentInput

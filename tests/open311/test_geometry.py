@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from kapula.core import geo
-from kapula.open311.models import Open311Request
+from kapula.intake.open311.models import Open311Request
 from kapula.tickets.models import Ticket
 from tests.open311.conftest import PNG, validate
 from tests.open311.test_api import counts

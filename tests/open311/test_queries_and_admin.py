@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from kapula.catalogue.actions import Submission, submit
 from kapula.core.errors import Forbidden
 from kapula.core.models import hash_token
-from kapula.open311.actions import create_client, find_client
-from kapula.open311.models import Open311Client
+from kapula.intake.open311.actions import create_client, find_client
+from kapula.intake.open311.models import Open311Client
 from kapula.tickets import actions as A
 from kapula.tickets.actions import Location
 from kapula.tickets.attachments import AttachmentInput
@@ -118,7 +118,7 @@ def test_the_admin_change_page_and_deactivation(world):
 
 
 def test_the_demo_client_comes_from_the_environment(world, monkeypatch):
-    from kapula.open311.demo import ENV_KEY, ensure_demo_client, login_lines
+    from kapula.intake.open311.demo import ENV_KEY, ensure_demo_client, login_lines
 
     monkeypatch.delenv(ENV_KEY, raising=False)
     assert ensure_demo_client(world.org) is None

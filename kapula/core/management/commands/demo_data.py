@@ -46,7 +46,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {r['username']:<{width}}  {r['password']}  "
                               f"{r['role']:<{role_width}}  {r['teams']}")
         from kapula.core import demo_content
-        from kapula.open311.demo import login_lines
+        from kapula.intake.open311.demo import login_lines
 
         for line in login_lines(demo_content.ORG_SLUG):
             self.stdout.write(line)

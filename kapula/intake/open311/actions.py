@@ -20,8 +20,8 @@ from kapula.core.db import atomic_action
 from kapula.core.errors import Forbidden, ValidationFailed
 from kapula.core.models import Organisation, Role, User, hash_token
 from kapula.intake.actions import IntakeResult
-from kapula.open311 import cache
-from kapula.open311.models import Open311Client, Open311Request
+from kapula.intake.open311 import cache
+from kapula.intake.open311.models import Open311Client, Open311Request
 from kapula.tickets import actions as ticket_actions
 
 TOUCH_EVERY = dt.timedelta(minutes=1)
@@ -35,7 +35,7 @@ class RequestDetails:
     account_id: str = ""
     address_id: str = ""
     media_url: str = ""
-    #: a checked GeoJSON geometry in WGS84 (:func:`kapula.open311.geometry.parse`)
+    #: a checked GeoJSON geometry in WGS84 (:func:`kapula.intake.open311.geometry.parse`)
     geometry: dict[str, Any] | None = None
 
 

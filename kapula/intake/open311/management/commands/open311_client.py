@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kapula.core.errors import ActionError
 from kapula.core.models import Organisation
-from kapula.open311.actions import create_client
+from kapula.intake.open311.actions import create_client
 
 
 class Command(BaseCommand):

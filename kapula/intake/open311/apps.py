@@ -3,6 +3,6 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Open311Config(AppConfig):
-    name = "kapula.open311"
+    name = "kapula.intake.open311"
     label = "open311"
     verbose_name = _("Open311 API")

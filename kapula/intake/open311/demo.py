@@ -8,7 +8,7 @@ import os
 from django.utils.translation import gettext as _
 
 from kapula.core.models import Organisation, hash_token
-from kapula.open311.models import Open311Client
+from kapula.intake.open311.models import Open311Client
 
 DEMO_CLIENT_NAME = "Demo mobile app"
 ENV_KEY = "KAPULA_DEMO_OPEN311_KEY"

@@ -1,7 +1,7 @@
 """The Open311 GeoReport v2 endpoints under ``/open311/v2/``.
 
 Plain Django views: they parse the query or form, call a query or the
-:func:`~kapula.open311.actions.open_request` action and render JSON or XML by the format
+:func:`~kapula.intake.open311.actions.open_request` action and render JSON or XML by the format
 suffix. Every error, whatever the input, is the spec's error list with a 4xx status.
 Requests are opened with an API key (``api_key``), so they are exempt from CSRF; every
 answer allows any origin (CORS) for browser clients such as map services."""
@@ -32,15 +32,15 @@ from kapula.catalogue.models import FieldKind, Service
 from kapula.core import geo, ratelimit
 from kapula.core.errors import ActionError, Forbidden, NotFound
 from kapula.core.models import Organisation
-from kapula.open311 import cache, geometry, queries
-from kapula.open311.actions import RequestDetails, find_client, open_request
-from kapula.open311.models import Open311Client
-from kapula.open311.render import FORMATS, errors, respond
+from kapula.intake.open311 import cache, geometry, queries
+from kapula.intake.open311.actions import RequestDetails, find_client, open_request
+from kapula.intake.open311.models import Open311Client
+from kapula.intake.open311.render import FORMATS, errors, respond
 from kapula.tickets.actions import Location
 from kapula.tickets.attachments import AttachmentInput
 from kapula.tickets.models import Channel, Ticket
 
-RECEIPT_SALT = "kapula.open311.token"
+RECEIPT_SALT = "kapula.intake.open311.token"
 CHANGESET = "2026-11-30T00:00:00+02:00"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,100})\](\[\])?$")

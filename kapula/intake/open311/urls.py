@@ -3,7 +3,7 @@
 
 from django.urls import path, re_path
 
-from kapula.open311 import views
+from kapula.intake.open311 import views
 
 app_name = "open311"
 

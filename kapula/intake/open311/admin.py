@@ -11,9 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from kapula.core.admin import OrgScopedAdmin
 from kapula.core.models import Organisation, User
-from kapula.open311 import cache
-from kapula.open311.actions import create_client
-from kapula.open311.models import Open311Client
+from kapula.intake.open311 import cache
+from kapula.intake.open311.actions import create_client
+from kapula.intake.open311.models import Open311Client
 
 
 @admin.register(Open311Client)
