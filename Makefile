@@ -42,11 +42,13 @@ run: demo assets
 	@echo "Mail: send to palvelu@demolan.example over SMTP at $(HOST):2525 (or run"
 	@echo "  '$(KAPULA) email_ingest FILE.eml'); outgoing mail is written to var/sent-mail/"
 	@echo "  unless KAPULA_SMTP_HOST is set."
-	@echo "Task worker, IMAP fetcher and mail listener started alongside; stop all with Ctrl-C."
+	@echo "Task worker, IMAP fetcher, mail listener, SLA scheduler and notification digests started alongside; stop all with Ctrl-C."
 	@trap 'kill 0' EXIT INT TERM; \
 	  export KAPULA_MAIL_BACKEND=$${KAPULA_MAIL_BACKEND:-$$( [ -n "$$KAPULA_SMTP_HOST" ] && echo django.core.mail.backends.smtp.EmailBackend || echo django.core.mail.backends.filebased.EmailBackend)}; \
 	  $(KAPULA) db_worker --queue-name default --interval 0.5 & \
 	  $(KAPULA) fetch_mail & \
+	  $(KAPULA) sla_scheduler --interval 30 & \
+	  $(KAPULA) notification_digests --interval 300 & \
 	  $(KAPULA) mail_listener --smtp --host $(HOST) --port 2525 & \
 	  $(BIN)/gunicorn kapula.wsgi:application --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - & \
 	  wait

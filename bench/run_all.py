@@ -19,7 +19,8 @@ from pathlib import Path
 
 from common import ROOT, setup_django
 
-SCRIPTS = ["queries.py", "pages.py", "api_create.py", "email_ingest.py", "open311.py"]
+SCRIPTS = ["queries.py", "pages.py", "api_create.py", "email_ingest.py", "open311.py", "routing.py",
+           "sla.py"]
 
 
 def main() -> int:

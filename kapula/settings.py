@@ -65,6 +65,11 @@ INSTALLED_APPS = [
     "kapula.desk",
     "kapula.api",
     "kapula.intake.open311",
+    "kapula.routing",
+    "kapula.sla",
+    "kapula.triage",
+    "kapula.suppliers",
+    "kapula.notifications",
 ]
 
 MIDDLEWARE = [

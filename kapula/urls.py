@@ -10,5 +10,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("forms/", include("kapula.intake.webform.urls")),
     path("open311/v2/", include("kapula.intake.open311.urls")),
+    path("", include("kapula.triage.urls")),
+    path("", include("kapula.suppliers.urls")),
+    path("", include("kapula.notifications.urls")),
     path("", include("kapula.desk.urls")),
 ]

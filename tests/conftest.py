@@ -10,6 +10,7 @@ import pytest
 from kapula.api.auth import forget_token
 from kapula.core.models import Membership, Organisation, Role, Team, Unit, User
 from kapula.intake.open311 import cache as open311_cache
+from kapula.routing import engine as routing_engine
 from kapula.tickets import config
 from kapula.tickets.models import Category, TicketType
 
@@ -35,6 +36,7 @@ def _fresh_config_cache():  # type: ignore[no-untyped-def]
     config.invalidate()
     forget_token()
     open311_cache.forget()
+    routing_engine.forget()
     yield
     config.invalidate()
     forget_token()

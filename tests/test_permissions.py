@@ -29,6 +29,8 @@ from kapula.intake.webform.views import THANKS_SALT
 from kapula.tickets import actions as A
 from kapula.tickets.attachments import AttachmentInput
 from kapula.tickets.models import Attachment, HistoryEntry, Message, Ticket, TicketLink
+from tests.notifications.matrix import lead_notification_id
+from tests.suppliers.matrix import engagement_id
 
 ROLES = ["anonymous", "outsider", "agent", "lead", "unit_admin", "org_admin", "other_agent"]
 #: who may see tickets of the IT service desk team
@@ -52,7 +54,7 @@ class Endpoint:
     method: str
     path: Callable[[Ctx], str]
     #: "public", "member" (any logged-in user), "ticket" (must see the IT ticket),
-    #: "owner" (the lead's own token)
+    #: "owner" (the lead's own token or notification)
     access: str
     data: Callable[[Ctx], Any] | None = None
     api: bool = False
@@ -125,6 +127,18 @@ ENDPOINTS = [
     Endpoint("desk:customer_search", "GET", lambda c: "/customers/search/?customer_q=Ma",
              "member"),
     Endpoint("desk:tokens", "GET", lambda c: "/tokens/", "member"),
+    Endpoint("desk:availability", "POST", lambda c: "/availability/", "member",
+             lambda c: {"status": "away", "hours": "1", "next": "/"}),
+    Endpoint("desk:team_availability", "GET", lambda c: "/availability/team/", "member"),
+    Endpoint("notifications:list", "GET", lambda c: "/notifications/", "member"),
+    Endpoint("notifications:badge", "GET", lambda c: "/notifications/badge/", "public"),
+    Endpoint("notifications:read_all", "POST", lambda c: "/notifications/read-all/", "member"),
+    Endpoint("notifications:read", "POST",
+             lambda c: f"/notifications/{lead_notification_id(c)}/read/", "owner"),
+    Endpoint("notifications:preferences", "GET", lambda c: "/notifications/preferences/",
+             "member"),
+    Endpoint("notifications:preferences:post", "POST", lambda c: "/notifications/preferences/",
+             "member", data=lambda c: {"shown": ["assigned"], "frequency": "daily"}),
     Endpoint("desk:tokens:post", "POST", lambda c: "/tokens/", "member",
              lambda c: {"name": "integraatio"}),
     Endpoint("desk:revoke_token", "POST", lambda c: f"/tokens/{c.lead_token.pk}/revoke/",
@@ -142,9 +156,26 @@ ENDPOINTS = [
              lambda c: {"kind": "related", "number": c.other.number}),
     Endpoint("desk:merge", "POST", lambda c: f"/tickets/{_t(c)}/merge/", "ticket",
              lambda c: {"number": c.other.number, "confirm": "on"}),
+    Endpoint("triage:apply", "POST", lambda c: f"/tickets/{_t(c)}/triage/apply/", "ticket",
+             lambda c: {"target": "team", "value": c.ticket.team_id,
+                        "version": c.ticket.version}),
     Endpoint("desk:attachment", "GET", lambda c: f"/attachments/{c.attachment.pk}/", "ticket"),
     Endpoint("desk:inbound_raw", "GET", lambda c: f"/mail/{c.inbound.pk}/original.eml",
              "ticket"),
+    # --- escalation (kapula/suppliers) ---
+    Endpoint("suppliers:escalate", "POST", lambda c: f"/tickets/{_t(c)}/escalate/", "ticket",
+             lambda c: {"esc-target": f"team:{c.world.specialists.pk}", "esc-reason": "2. taso",
+                        "esc-version": c.ticket.version}),
+    Endpoint("suppliers:return", "POST", lambda c: f"/tickets/{_t(c)}/return/", "ticket",
+             lambda c: {"ret-team": c.world.service_point.pk, "ret-reason": "Takaisin",
+                        "ret-version": c.ticket.version}),
+    Endpoint("suppliers:engagement", "POST",
+             lambda c: f"/tickets/{_t(c)}/engagements/{engagement_id(c)}/", "ticket",
+             lambda c: {f"eng{engagement_id(c)}-reference": "DK-1",
+                        f"eng{engagement_id(c)}-state": "answered"}),
+    Endpoint("suppliers:engagement_message", "POST",
+             lambda c: f"/tickets/{_t(c)}/engagements/{engagement_id(c)}/message/", "ticket",
+             lambda c: {f"msg{engagement_id(c)}-body": "Onko arviota?"}),
     # --- REST API ---
     Endpoint("api:openapi-json", "GET", lambda c: "/api/v1/openapi.json", "public", api=True),
     Endpoint("api:openapi-view", "GET", lambda c: "/api/v1/docs", "public", api=True),

@@ -199,7 +199,7 @@ def submit(sub: Submission) -> IntakeResult:
         impact=service.impact, urgency=Level.HIGH if urgent else service.urgency,
         actor=sub.actor, message_id=sub.message_id, assignee=sub.assignee,
         status=Status.RESOLVED if sub.resolved else Status.NEW,
-        first_contact_resolution=sub.resolved,
+        first_contact_resolution=sub.resolved, service_id=service.pk,
     ))
     if result.created:
         FormSubmission.objects.create(ticket=result.ticket, service=service,

@@ -159,6 +159,12 @@ def _setup(summary_users: list[str]) -> _Setup:
     from kapula.intake.open311.demo import ensure_demo_client
 
     ensure_demo_client(org)
+    from kapula.suppliers.demo import ensure_demo_supplier
+
+    ensure_demo_supplier(org, teams)
+    from kapula.sla.demo import ensure_demo_sla
+
+    ensure_demo_sla(org)
     return _Setup(org, teams, users, types, categories)
 
 
@@ -402,9 +408,15 @@ def load(tickets: int = DEFAULT_TICKETS,
                 progress(f"{i} tickets")
         for ticket_id, plan, marks in created:
             _backdate(ticket_id, plan, marks, now)
+        from kapula.sla.demo import rebuild_clocks
+
+        rebuild_clocks([c[0] for c in created])
         fresh = list(Ticket.objects.filter(pk__in=[c[0] for c in created])
                      .select_related("customer").prefetch_related("customer__contacts"))
         for i in range(0, len(fresh), 200):
             ticket_actions.reindex(fresh[i:i + 200])
+        from kapula.routing.demo import ensure_demo_routing  # after the demo tickets
+
+        ensure_demo_routing(setup.org, setup.teams, setup.categories)
         summary.created_tickets = len(created)
     return summary

@@ -396,6 +396,7 @@ def generate(
                 "closed_at": closed_at,
                 "message_count": n_msgs,
                 "version": 1 + n_msgs,
+                "sla_due_at": None, "sla_state": "",  # clocks: bench/sla.py adds them
             }
             t_rows.append(tuple(row[c] for c in t_cols))
             s_rows.append(search.IndexRow(

@@ -23,7 +23,7 @@ from kapula.tickets.models import (
     Priority,
     Status,
 )
-from kapula.tickets.queries import SORTS
+from kapula.tickets.queries import SLA_SORT, SORTS
 
 MAX_FILES = 10
 
@@ -290,6 +290,7 @@ class QueueFilterForm(FastSelectsForm):
         ("-updated", _("Recently updated first")), ("updated", _("Least recently updated")),
         ("-created", _("Newest first")), ("created", _("Oldest first")),
         ("priority", _("Most urgent first")), ("-priority", _("Least urgent first")),
+        (SLA_SORT, _("Nearest SLA deadline first")),
     ])
 
     def __init__(self, *args: Any, type_choices: list[tuple[int, str]],
@@ -303,7 +304,7 @@ class QueueFilterForm(FastSelectsForm):
 
     def clean_sort(self) -> str:
         value = self.cleaned_data.get("sort") or "-updated"
-        return value if value in SORTS else "-updated"
+        return value if value in SORTS or value == SLA_SORT else "-updated"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

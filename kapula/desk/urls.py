@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kapula.desk import maps, views
+from kapula.desk import maps, routing, views
 
 app_name = "desk"
 urlpatterns = [
@@ -22,5 +22,7 @@ urlpatterns = [
     path("map/", maps.map_view, name="map"),
     path("map/tickets.geojson", maps.geojson_view, name="map_geojson"),
     path("tokens/", views.tokens_view, name="tokens"),
+    path("availability/", routing.availability_view, name="availability"),
+    path("availability/team/", routing.team_availability_view, name="team_availability"),
     path("tokens/<int:token_id>/revoke/", views.revoke_token_view, name="revoke_token"),
 ]

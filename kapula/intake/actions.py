@@ -19,6 +19,7 @@ from kapula.core.access import scope_for
 from kapula.core.actions import CustomerIdentity, find_or_create_customer
 from kapula.core.db import atomic_action
 from kapula.core.models import Customer, Organisation, User
+from kapula.routing import actions as routing
 from kapula.tickets import actions as ticket_actions
 from kapula.tickets.actions import Location
 from kapula.tickets.attachments import AttachmentInput
@@ -80,6 +81,9 @@ class Intake:
     #: "auto_reply" or "bounce": a machine's message about a ticket. It is added to the
     #: ticket it continues as an internal note and never changes the ticket's status.
     automatic: str = ""
+    #: where the contact came in, for routing rules: the mailbox or the catalogue service
+    mailbox_id: int | None = None
+    service_id: int | None = None
 
 
 @dataclass
@@ -211,6 +215,8 @@ def receive(intake: Intake) -> IntakeResult:
     ticket_language = intake.language or confident or (
         customer.language if customer is not None and customer.language else None
     ) or intake.detected_language or None
+    routed = routing.route(intake, customer, ticket_language)  # rules for a new ticket
+    intake = routed.intake
     ticket = ticket_actions.create_ticket(
         actor=intake.actor, organisation=org, title=intake.subject, body=intake.body,
         body_html=intake.body_html, channel=intake.channel, customer=customer,
@@ -223,6 +229,7 @@ def receive(intake: Intake) -> IntakeResult:
         author_name=intake.customer.name, status=intake.status,
         first_contact_resolution=intake.first_contact_resolution,
     )
+    ticket = routed.apply(ticket)  # history, notify, out-of-scope answer, team assignment
     if existing is not None:  # a follow-up to a closed ticket: a new one, linked
         ticket_actions.link(actor=None, ticket=ticket, other=existing, kind=LinkKind.RELATED)
         # the other system's ids now lead to the new ticket, so its later updates land there

@@ -37,6 +37,7 @@ from kapula.core.models import (
 )
 from kapula.core.outbox import emit_many
 from kapula.core.text import detect_language, html_to_text, sanitise_html, text_to_html
+from kapula.sla import clocks as sla
 from kapula.tickets import attachments as att
 from kapula.tickets import config, numbering, search
 from kapula.tickets.models import (
@@ -469,7 +470,9 @@ def create_ticket(
         ticket.first_response_at = now
     if status == Status.CLOSED:
         ticket.closed_at = now
+    sla_clocks = sla.prepare_new(ticket, customer)  # kapula/sla: match the policy
     ticket.save(force_insert=True)
+    sla.save_new(ticket, sla_clocks)
 
     if author_kind is None:
         author_kind = AuthorKind.CUSTOMER if customer is not None or actor is None else \
@@ -495,7 +498,8 @@ def create_ticket(
                  status=ticket.status, customer=ticket.customer_id)
     change.event("message.added", message=message.pk, kind=message.kind)
     if assignee is not None:
-        change.event("ticket.assigned", assignee=assignee.pk, team=ticket.team_id)
+        change.event("ticket.assigned", assignee=assignee.pk, team=ticket.team_id,
+                     by=actor.pk if actor is not None else None)
     change.flush()
     search.upsert([search.IndexRow(
         ticket_id=ticket.pk, organisation_id=org_id, team_id=ticket.team_id,
@@ -603,6 +607,8 @@ def add_message(
         change.event("ticket.status_changed", old=ticket.status, new=Status.OPEN,
                      reopened=ticket.status in (Status.RESOLVED, Status.CLOSED))
     Ticket.objects.filter(pk=ticket.pk).update(**updates)
+    sla.message_added(ticket, kind=kind, author_kind=author_kind,
+                      new_status=updates.get("status"), now=now)
     change.event("message.added", message=message.pk, kind=kind, channel=message.channel,
                  language=lang)
     change.flush()
@@ -772,14 +778,19 @@ def update_ticket(
     ticket.updated_at = now
     ticket.version += 1
     ticket.save(update_fields=[*fields.keys(), "updated_at", "version"])
+    sla.ticket_updated(ticket, change.history, now)
     if routed:
-        change.event("ticket.assigned", team=ticket.team_id, assignee=ticket.assignee_id)
+        change.event("ticket.assigned", team=ticket.team_id, assignee=ticket.assignee_id,
+                     by=actor.pk if actor is not None else None)
     change.event("ticket.updated", fields=sorted(change.changed_fields), version=ticket.version)
     change.flush()
     if change.changed_fields & {"title", "customer", "language"}:
         reindex([ticket])
     elif routed:
         search.update_routing([ticket.pk], ticket.team_id, ticket.assignee_id)
+    if "team" in change.changed_fields and ticket.assignee_id is None:  # kapula/routing
+        from kapula.routing.actions import after_team_change  # (imports this module)
+        ticket = after_team_change(ticket)
     return ticket
 
 
@@ -911,6 +922,7 @@ def merge(*, actor: User | None, source: Ticket, target: Ticket) -> Ticket:
     src_change.event("ticket.merged", into=target.number)
     tgt_change.event("ticket.updated", fields=["merged_from"])
     src_change.flush()
+    sla.ticket_stopped(source, now)
     tgt_change.flush()
     target.refresh_from_db()
     source.refresh_from_db()

@@ -274,6 +274,9 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     message_count = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
+    # the nearest SLA deadline and the worst SLA state, kept by kapula.sla for the queues
+    sla_due_at = models.DateTimeField(_("SLA due"), null=True, blank=True)
+    sla_state = models.CharField(_("SLA state"), max_length=10, blank=True, default="")
 
     class Meta:
         verbose_name = _("ticket")
@@ -293,6 +296,8 @@ class Ticket(models.Model):
             # queue counts and the mine/unassigned views: only the (few) active tickets
             models.Index(fields=["organisation", "team", "assignee"], name="ticket_active",
                          condition=models.Q(status__in=ACTIVE_STATUSES)),
+            models.Index(fields=["team", "sla_due_at"], name="ticket_sla_due",
+                         condition=models.Q(sla_due_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

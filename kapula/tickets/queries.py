@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, DateTimeField, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -150,6 +151,10 @@ SORTS: dict[str, tuple[str, ...]] = {
     "priority": ("priority", "-updated_at", "-id"),
     "-priority": ("-priority", "-updated_at", "-id"),
 }
+#: the desk's extra order (kapula/sla): nearest SLA deadline first, tickets without one last
+SLA_SORT = "sla"
+SLA_COLUMNS = ("sla_order_at", "id")
+NO_DEADLINE = dt.datetime(9998, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -205,9 +210,12 @@ def _after(columns: tuple[str, ...], values: list[Any]) -> Q:
 
 def paginate(qs: QuerySet[Ticket], *, sort: str = "-updated", cursor: str | None = None,
              limit: int = 50) -> Page:
-    if sort not in SORTS:
+    if sort not in SORTS and sort != SLA_SORT:
         raise ValidationFailed(_("Unknown sort order."), code="invalid_sort", field="sort")
-    columns = SORTS[sort]
+    columns = SORTS.get(sort) or SLA_COLUMNS
+    if sort == SLA_SORT:
+        qs = qs.annotate(sla_order_at=Coalesce(
+            "sla_due_at", Value(NO_DEADLINE, output_field=DateTimeField())))
     limit = max(1, min(int(limit), 200))
     if cursor:
         qs = qs.filter(_after(columns, _decode(cursor, columns)))

@@ -228,7 +228,9 @@ def test_ticket_page_query_count_is_fixed(world, django_assert_max_num_queries):
     client = logged_in(world.agent)
     url = reverse("desk:ticket", args=[ticket.pk])
     client.get(url)
-    with django_assert_max_num_queries(18):
+    # 18 for the ticket and its conversation, one for the service-level clocks and one for
+    # the escalations and supplier engagements; the triage box is cached (none once warm)
+    with django_assert_max_num_queries(20):
         response = client.get(url)
     assert len(response.context["conversation"]) == 21
 

@@ -19,6 +19,9 @@ _EXTRA = {
     "merged_into": lambda: _("merged into"),
     "merged_from": lambda: _("merged from"),
     "external_ref": lambda: _("external reference"),
+    "escalation": lambda: _("escalation"),
+    "supplier_reference": lambda: _("supplier's reference"),
+    "supplier_state": lambda: _("supplier engagement"),
 }
 _VALUES = {"status": Status, "impact": Level, "urgency": Level}
 

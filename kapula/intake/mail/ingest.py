@@ -45,6 +45,7 @@ from kapula.intake.mail.models import (
     Outcome,
 )
 from kapula.intake.mail.parse import Limits, ParsedEmail, parse_email
+from kapula.suppliers.mail import take_supplier_mail
 from kapula.tickets import attachments as att
 from kapula.tickets import config
 from kapula.tickets.models import Channel, Message, MessageKind, Ticket
@@ -230,6 +231,8 @@ def _decide(row: InboundEmail, parsed: ParsedEmail, org: Organisation,
             return _finish(row, Outcome.REJECTED, status=InboundStatus.QUARANTINED,
                            reason=f"rate limit: {recent} messages from this sender in the "
                                   "last hour")
+    if (supplier_ticket := take_supplier_mail(row, parsed, org)) is not None:
+        return _finish(row, Outcome.APPENDED, ticket=supplier_ticket, reason="supplier mail")
     if parsed.bounce is not None:
         return _bounce(row, parsed, org)
     if parsed.auto_kind:
@@ -315,6 +318,7 @@ def _contact(row: InboundEmail, parsed: ParsedEmail, org: Organisation,
         team=mailbox.team if mailbox else None,
         ticket_type=mailbox.ticket_type if mailbox else None,
         category=mailbox.category if mailbox else None,
+        mailbox_id=mailbox.pk if mailbox else None,
     )
     result = receive(intake)
     if result.duplicate:  # the same mail reached another of the organisation's mailboxes

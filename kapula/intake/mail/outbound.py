@@ -42,6 +42,7 @@ from kapula.intake.mail.models import (
     OutboundKind,
     OutboundStatus,
 )
+from kapula.sla.calendars import expected_due
 from kapula.tickets.models import Attachment, Channel, Message, MessageKind, Status, Ticket
 
 log = logging.getLogger("kapula.mail")
@@ -52,7 +53,7 @@ ACKNOWLEDGED_CHANNELS = (Channel.EMAIL, Channel.WEB_FORM, Channel.MOBILE_APP)
 # --- templates -----------------------------------------------------------------------------
 
 PLACEHOLDERS = ("number", "title", "customer_name", "organisation", "team", "expected_days",
-                "body", "agent_name", "status")
+                "expected_date", "body", "agent_name", "status")
 
 DEFAULT_TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     OutboundKind.ACKNOWLEDGMENT: {
@@ -211,6 +212,11 @@ def queue_mail(*, ticket: Ticket, kind: str, event_id: int | None = None,
         "customer_name": ticket.customer.name if ticket.customer else "",
         "team": str(ticket.team) if ticket.team_id else "",
         "expected_days": mailbox.expected_handling_days if mailbox else 5,
+        # the same in business days by the team's calendar (kapula/sla), as a local date
+        "expected_date": timezone.localtime(expected_due(
+            organisation_id=ticket.organisation_id, team_id=ticket.team_id,
+            business_days=mailbox.expected_handling_days if mailbox else 5)).strftime(
+                "%-d.%-m.%Y"),
         "body": message.body_text if message is not None else "",
         "agent_name": message.author_name if message is not None else "",
         "status": ticket.get_status_display(),
