@@ -42,8 +42,10 @@ def countdown(ticket: Any, now: dt.datetime | None = None) -> tuple[str, str]:
     now = now or timezone.now()
     schedule = schedule_for(ticket.organisation_id, ticket.team_id)
     if due <= now:
-        return "breached", _("overdue %(time)s") % {"time": duration(between(schedule, due,
-                                                                             now))}
+        late = between(schedule, due, now)
+        if late < dt.timedelta(minutes=1):  # e.g. due at closing time, now after hours
+            return "breached", _("SLA breached")
+        return "breached", _("overdue %(time)s") % {"time": duration(late)}
     left = _("%(time)s left") % {"time": duration(between(schedule, now, due))}
     return ("breached" if state == TicketState.BREACHED else
             "warning" if state == TicketState.WARNING else "running"), left
