@@ -3,6 +3,7 @@ retries while the server is down, nothing sent twice."""
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import timedelta
 from email import message_from_bytes, policy
 
@@ -18,6 +19,8 @@ from kapula.intake.mail.models import (
     OutboundKind,
     OutboundStatus,
 )
+from kapula.sla.calendars import expected_due
+from kapula.sla.models import Calendar, ServiceHours
 from kapula.tickets import actions as A
 from kapula.tickets.attachments import AttachmentInput
 from kapula.tickets.models import MessageKind, Status, Ticket
@@ -53,6 +56,27 @@ def test_acknowledgment_goes_out_with_threading_headers(world, mailbox, smtp_sin
     assert msg["In-Reply-To"] == InboundEmail_msgid(ticket)
     body = msg.get_content()
     assert ticket.number in body and "3 arkipäivän" in body
+    # the date by the team's calendar (kapula/sla; none here: every day counts)
+    due = timezone.localtime(expected_due(organisation_id=ticket.organisation_id,
+                                          team_id=ticket.team_id, business_days=3,
+                                          start=ticket.created_at))
+    assert f"viimeistään {due:%-d.%-m.%Y}." in body
+
+
+def test_acknowledgment_date_follows_the_service_calendar(world, mailbox, smtp_sink):
+    calendar = Calendar.objects.create(organisation=world.org, name="Arkisin")
+    for day in range(5):
+        ServiceHours.objects.create(calendar=calendar, weekday=day, start=dt.time(8),
+                                    end=dt.time(16))
+    result = ingest(mail(), mailbox=mailbox)
+    deliver_events()
+    outbound.send_due()
+    body = parsed(smtp_sink.wait_for(1)[0][2]).get_content()
+    ticket = Ticket.objects.get(number=result.ticket_number)
+    due = timezone.localtime(expected_due(organisation_id=ticket.organisation_id,
+                                          team_id=ticket.team_id, business_days=3,
+                                          start=ticket.created_at))
+    assert due.weekday() < 5 and f"viimeistään {due:%-d.%-m.%Y}." in body
 
 
 def InboundEmail_msgid(ticket: Ticket) -> str:

@@ -60,20 +60,23 @@ DEFAULT_TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "fi": ("Asianne on vastaanotettu: {{ title }}",
                "Hei{% if customer_name %} {{ customer_name }}{% endif %},\n\n"
                "kiitos yhteydenotostanne. Asianne on kirjattu numerolla {{ number }}.\n"
-               "Pyrimme käsittelemään sen {{ expected_days }} arkipäivän kuluessa.\n\n"
+               "Pyrimme käsittelemään sen {{ expected_days }} arkipäivän kuluessa, viimeistään "
+               "{{ expected_date }}.\n\n"
                "Jos haluatte lisätä tietoja, vastatkaa tähän viestiin; viesti liitetään "
                "samaan asiaan.\n\nYstävällisin terveisin\n{{ organisation }}\n"),
         "sv": ("Ditt ärende har tagits emot: {{ title }}",
                "Hej{% if customer_name %} {{ customer_name }}{% endif %},\n\n"
                "tack för ditt meddelande. Ditt ärende har registrerats med nummer "
                "{{ number }}.\nVi strävar efter att behandla det inom {{ expected_days }} "
-               "arbetsdagar.\n\nOm du vill lägga till något, svara på det här meddelandet; "
-               "svaret kopplas till samma ärende.\n\nMed vänliga hälsningar\n"
+               "arbetsdagar, senast {{ expected_date }}.\n\nOm du vill lägga till något, svara "
+               "på det här meddelandet; svaret kopplas till samma ärende.\n\n"
+               "Med vänliga hälsningar\n"
                "{{ organisation }}\n"),
         "en": ("We have received your request: {{ title }}",
                "Hello{% if customer_name %} {{ customer_name }}{% endif %},\n\n"
                "thank you for contacting us. Your request has been registered as "
-               "{{ number }}.\nWe aim to handle it within {{ expected_days }} working days.\n\n"
+               "{{ number }}.\nWe aim to handle it within {{ expected_days }} working days, by "
+               "{{ expected_date }}.\n\n"
                "To add information, reply to this message; your reply is added to the same "
                "request.\n\nKind regards\n{{ organisation }}\n"),
     },
@@ -215,7 +218,8 @@ def queue_mail(*, ticket: Ticket, kind: str, event_id: int | None = None,
         # the same in business days by the team's calendar (kapula/sla), as a local date
         "expected_date": timezone.localtime(expected_due(
             organisation_id=ticket.organisation_id, team_id=ticket.team_id,
-            business_days=mailbox.expected_handling_days if mailbox else 5)).strftime(
+            business_days=mailbox.expected_handling_days if mailbox else 5,
+            start=ticket.created_at)).strftime(
                 "%-d.%-m.%Y"),
         "body": message.body_text if message is not None else "",
         "agent_name": message.author_name if message is not None else "",
