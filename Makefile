@@ -36,6 +36,7 @@ demo: migrate
 
 run: demo assets
 	$(KAPULA) collectstatic --no-input --verbosity 0
+	@$(KAPULA) train_triage --org demola >/dev/null && echo "Triage suggestions trained on the demo city's resolved tickets (kapula train_triage)."
 	@echo ""
 	@echo "Kapula: http://$(HOST):$(PORT)/   (API docs: http://$(HOST):$(PORT)/api/v1/docs)"
 	@$(KAPULA) demo_data --logins
