@@ -75,3 +75,23 @@ def test_tokens_cannot_be_moved_or_revived_but_can_be_revoked(client, world):
     assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
     api = type(client)()
     assert api.get("/api/v1/teams", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+
+
+def test_org_admin_edits_team_members_only_from_own_org(client, world):
+    client.force_login(world.org_admin)
+    url = reverse("admin:core_team_change", args=[world.it_desk.pk])
+    page = client.get(url).content.decode()
+    assert 'name="memberships-TOTAL_FORMS"' in page  # the inline is shown to org admins
+    assert world.agent.username in page and world.other_agent.username not in page
+    team = world.it_desk
+    form = {"name_fi": team.name_fi, "name_sv": team.name_sv, "name_en": team.name_en,
+            "slug": team.slug, "tier": team.tier, "is_active": "on",
+            "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
+            "memberships-0-user": world.other_agent.pk, "memberships-0-team": team.pk}
+    refused = client.post(url, form)
+    assert refused.status_code == 200  # not a valid choice: another organisation's person
+    assert not team.memberships.filter(user=world.other_agent).exists()
+    form["memberships-0-user"] = world.org_admin.pk
+    assert client.post(url, form).status_code == 302
+    assert team.memberships.filter(user=world.org_admin).exists()

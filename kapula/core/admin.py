@@ -123,7 +123,37 @@ class UnitAdmin(OrgScopedAdmin):
     search_fields = ("name_fi", "name_sv", "name_en")
 
 
-class MembershipInline(admin.TabularInline):
+class OrgAdminInline(admin.TabularInline):
+    """Rows edited with their parent: whoever may edit the parent (an org admin of its
+    organisation, which the parent's admin checks) edits them too, choosing only among
+    their own organisation's users and teams."""
+
+    def _allowed(self, request: HttpRequest) -> bool:
+        user = request.user
+        return bool(user.is_active and (user.is_superuser or (
+            user.is_staff and getattr(user, "role", None) == Role.ORG_ADMIN)))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest,
+                                 **kwargs: Any) -> Any:
+        if not request.user.is_superuser and db_field.name in ("user", "team"):
+            kwargs["queryset"] = db_field.related_model.objects.filter(
+                organisation_id=user_org_id(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class MembershipInline(OrgAdminInline):
     model = Membership
     extra = 1
 
@@ -163,7 +193,7 @@ class KapulaUserAdmin(UserAdmin, OrgScopedAdmin):
         return cleaned
 
 
-class ContactInline(admin.TabularInline):
+class ContactInline(OrgAdminInline):
     model = CustomerContact
     extra = 1
     exclude = ("organisation", "normalised")
