@@ -57,6 +57,7 @@ def page(browser):  # type: ignore[no-untyped-def]
 
 def check_a11y(page) -> None:  # type: ignore[no-untyped-def]
     """No axe violations of WCAG 2.1 A/AA, and no CSP or script errors on the page."""
+    page.wait_for_load_state()  # not in the middle of a navigation
     result = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
     problems = [
@@ -150,6 +151,7 @@ def test_agent_day(world, live_server, page):  # type: ignore[no-untyped-def]
 
     # search
     page.get_by_role("link", name="Search", exact=True).click()
+    page.wait_for_url("**/search/")
     check_a11y(page)
     page.get_by_role("searchbox").fill("lumityöt")
     page.get_by_role("button", name="Search", exact=True).click()

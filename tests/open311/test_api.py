@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -373,7 +374,8 @@ def test_filters_windows_and_pages(http, o311):
     assert numbers("service_code=katuvalo,palaute") == newest_first
     start = (now - dt.timedelta(days=200)).isoformat()
     assert numbers(f"start_date={start.replace('+', '%2B')}")[-1] == old.number
-    day = (now - dt.timedelta(days=120)).astimezone(dt.UTC).date().isoformat()
+    # a bare date is a day in Finnish time
+    day = (now - dt.timedelta(days=120)).astimezone(ZoneInfo("Europe/Helsinki")).date().isoformat()
     assert old.number in numbers(f"start_date={day}&end_date={day}")
     end = (now - dt.timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert numbers(f"end_date={end}") == [closed.number]
