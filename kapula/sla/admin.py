@@ -11,33 +11,15 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kapula.core.admin import OrgScopedAdmin
-from kapula.core.models import Role
+from kapula.core.admin import OrgAdminInline, OrgScopedAdmin
 from kapula.sla.models import Calendar, Closure, ExtraOpening, ServiceHours, SlaClock, SlaPolicy
 from kapula.tickets import config
 
 
-class _Inline(admin.TabularInline):
+class _Inline(OrgAdminInline):
     """Rows of a calendar: whoever may edit the calendar (an org admin) edits them too."""
 
     extra = 0
-
-    def _ok(self, request: HttpRequest) -> bool:
-        user = request.user
-        return bool(user.is_active and (user.is_superuser or (
-            user.is_staff and getattr(user, "role", None) == Role.ORG_ADMIN)))
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._ok(request)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._ok(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._ok(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._ok(request)
 
 
 class ServiceHoursInline(_Inline):
