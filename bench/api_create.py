@@ -10,6 +10,7 @@ per second of wall time. The tickets go to an organisation of their own ("kapula
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import multiprocessing
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from common import ROOT, percentile, record, setup_django
@@ -39,20 +41,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def client(args: tuple[int, str, int, float, int]) -> tuple[int, int, list[float]]:
-    port, token, count, deadline, offset = args
+def post_many(port: int, path: str, bodies: Callable[[int], str], headers: dict[str, str],
+              expected: int, count: int, deadline: float) -> tuple[int, int, list[float]]:
+    """POST ``bodies(i)`` to ``path`` over one keep-alive connection, ``count`` times or until
+    ``deadline``: (answers with the ``expected`` status, other answers and errors, latencies
+    in ms). A dropped connection is opened again."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     ok = failed = 0
     latencies = []
     for i in range(count):
         if time.time() > deadline:
             break
-        title, body = WORDS[(offset + i) % len(WORDS)]
-        payload = json.dumps({"title": title, "body": body, "channel": "api"})
         t0 = time.perf_counter()
         try:
-            conn.request("POST", "/api/v1/tickets", body=payload, headers=headers)
+            conn.request("POST", path, body=bodies(i), headers=headers)
             response = conn.getresponse()
             response.read()
         except (OSError, http.client.HTTPException):
@@ -61,7 +63,7 @@ def client(args: tuple[int, str, int, float, int]) -> tuple[int, int, list[float
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             continue
         latencies.append((time.perf_counter() - t0) * 1000)
-        if response.status == 201:
+        if response.status == expected:
             ok += 1
         else:
             failed += 1
@@ -72,6 +74,18 @@ def client(args: tuple[int, str, int, float, int]) -> tuple[int, int, list[float
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     conn.close()
     return ok, failed, latencies
+
+
+def _ticket_body(offset: int, i: int) -> str:
+    title, body = WORDS[(offset + i) % len(WORDS)]
+    return json.dumps({"title": title, "body": body, "channel": "api"})
+
+
+def client(args: tuple[int, str, int, float, int]) -> tuple[int, int, list[float]]:
+    port, token, count, deadline, offset = args
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    return post_many(port, "/api/v1/tickets", functools.partial(_ticket_body, offset), headers,
+                     201, count, deadline)
 
 
 def wait_ready(port: int, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:

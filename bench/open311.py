@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-import http.client
+import functools
 import multiprocessing
 import os
 import shutil
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from api_create import free_port, wait_ready
+from api_create import free_port, post_many, wait_ready
 from common import ROOT, iterations, percentile, record, setup_django, timed
 
 TARGET_POST_RATE = 300.0
@@ -48,38 +48,15 @@ def _body(key: str, i: int) -> str:
                       "locale": ("fi", "sv", "en")[i % 3]})
 
 
+def _post_body(key: str, offset: int, i: int) -> str:
+    return _body(key, offset + i)
+
+
 def client(args: tuple[int, str, int, float, int]) -> tuple[int, int, list[float]]:
     port, key, count, deadline, offset = args
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    ok = failed = 0
-    latencies = []
-    for i in range(count):
-        if time.time() > deadline:
-            break
-        t0 = time.perf_counter()
-        try:
-            conn.request("POST", "/open311/v2/requests.json", body=_body(key, offset + i),
-                         headers=headers)
-            response = conn.getresponse()
-            response.read()
-        except (OSError, http.client.HTTPException):
-            failed += 1
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            continue
-        latencies.append((time.perf_counter() - t0) * 1000)
-        if response.status == 200:
-            ok += 1
-        else:
-            failed += 1
-            if failed == 1:
-                print(f"  unexpected answer {response.status}", flush=True)
-        if response.getheader("Connection", "").lower() == "close":
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.close()
-    return ok, failed, latencies
+    return post_many(port, "/open311/v2/requests.json", functools.partial(_post_body, key, offset),
+                     headers, 200, count, deadline)
 
 
 def _bench_service():  # type: ignore[no-untyped-def]
