@@ -139,10 +139,17 @@ AUTH_USER_MODEL = "core.User"
 # --- cache, channel layer, tasks ---------------------------------------------------------
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
+    _cache_location = REDIS_URL
+    _worker = env("PYTEST_XDIST_WORKER")  # "gw0", "gw1", ... under pytest-xdist
+    if _worker.startswith("gw") and _worker[2:].isdigit():
+        # Parallel test workers must not share a Redis database: a test's cache.clear()
+        # flushes the whole database, which would empty another worker's cache mid-test.
+        _head, _slash, _db = REDIS_URL.rstrip("/").rpartition("/")
+        if not _db.isdigit():
+            _head, _db = REDIS_URL.rstrip("/"), "0"
+        _cache_location = f"{_head}/{(int(_db) + int(_worker[2:])) % 16}"
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL,
-                          # parallel test workers (pytest-xdist) must not share keys
-                          "KEY_PREFIX": "kapula" + env("PYTEST_XDIST_WORKER")}}
+                          "LOCATION": _cache_location, "KEY_PREFIX": "kapula"}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
