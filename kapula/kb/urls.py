@@ -1,0 +1,6 @@
+"""The knowledge base in the agents' workspace (/kb/)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "kb"
+urlpatterns: list = []
