@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "kapula.triage",
     "kapula.suppliers",
     "kapula.notifications",
+    "kapula.kb",
+    "kapula.portal",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +217,12 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Kapula -----------------------------------------------------------------------------
 KAPULA_MAX_ATTACHMENT_BYTES = int(env("KAPULA_MAX_ATTACHMENT_BYTES", str(20 * 1024 * 1024)))
+#: customer portal: login links' lifetime, and how often one may be asked for (count/seconds)
+KAPULA_PORTAL_LINK_MINUTES = int(env("KAPULA_PORTAL_LINK_MINUTES", "30"))
+KAPULA_PORTAL_EMAIL_RATE = env("KAPULA_PORTAL_EMAIL_RATE", "5/900")
+KAPULA_PORTAL_IP_RATE = env("KAPULA_PORTAL_IP_RATE", "20/900")
+#: attachments per knowledge-base article
+KAPULA_KB_MAX_ATTACHMENTS = int(env("KAPULA_KB_MAX_ATTACHMENTS", "20"))
 KAPULA_MAX_BODY_CHARS = int(env("KAPULA_MAX_BODY_CHARS", "100000"))
 KAPULA_ALLOWED_ATTACHMENT_TYPES = env_list(
     "KAPULA_ALLOWED_ATTACHMENT_TYPES",

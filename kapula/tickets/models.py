@@ -45,6 +45,7 @@ class Channel(models.TextChoices):
     PARTNER_DESK = "partner_desk", _("Partner service desk")
     MONITORING = "monitoring", _("Monitoring")
     INTERNAL = "internal", _("Internal")
+    PORTAL = "portal", _("Customer portal")
 
 
 STAFF_ENTERED_CHANNELS = (Channel.WALK_IN, Channel.PHONE, Channel.SOCIAL_MEDIA)
