@@ -165,6 +165,10 @@ def _setup(summary_users: list[str]) -> _Setup:
     from kapula.sla.demo import ensure_demo_sla
 
     ensure_demo_sla(org)
+    from kapula.kb.demo import ensure_demo_articles
+
+    if users["helena"].organisation_id == org.pk:
+        ensure_demo_articles(org, categories, users["helena"])
     return _Setup(org, teams, users, types, categories)
 
 

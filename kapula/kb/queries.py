@@ -86,8 +86,9 @@ def _load(article_ids: Sequence[int], wanted: str, published_only: bool,
     articles = {a.pk: a for a in base.filter(pk__in=list(article_ids))
                 .select_related("category")}
     translations: dict[int, list[ArticleTranslation]] = {}
-    for t in ArticleTranslation.objects.filter(article_id__in=list(articles)).defer(
-            "body_html"):
+    for t in ArticleTranslation.objects.filter(article_id__in=list(articles)).only(
+            "article_id", "language", "title", "body_text", "status", "version",
+            "source_version", "updated_at"):
         translations.setdefault(t.article_id, []).append(t)
     out = {}
     for pk, article in articles.items():
@@ -113,13 +114,13 @@ def _ranked(hits: list[tuple[int, int, float]], loaded: dict[int, Shown],
     return out
 
 
-def search_articles(user: Any, text: str, *, language: str, limit: int = 50,
+def search_articles(user: Any, text: str, *, language: str, limit: int = 25,
                     include_archived: bool = False) -> list[Shown]:
     """Articles ``user`` may see matching every word of ``text`` (drafts included), best
     first, each shown in ``language`` where it has that version."""
     if not is_staff(user):
         return []
-    hits = search.search(organisation_id=user.organisation_id, text=text, limit=limit * 3)
+    hits = search.search(organisation_id=user.organisation_id, text=text, limit=limit * 2)
     base = visible_articles(user)
     if not include_archived:
         base = base.filter(is_archived=False)
@@ -131,7 +132,7 @@ def public_search(organisation_id: int, text: str, *, language: str,
                   limit: int = 20) -> list[Shown]:
     """Published public articles matching every word of ``text``."""
     hits = search.search(organisation_id=organisation_id, text=text,
-                         audiences=[Audience.PUBLIC], published_only=True, limit=limit * 3)
+                         audiences=[Audience.PUBLIC], published_only=True, limit=limit * 2)
     base = Article.objects.filter(organisation_id=organisation_id, audience=Audience.PUBLIC,
                                   is_archived=False)
     loaded = _load(sorted({h[1] for h in hits}), language, True, base)
@@ -142,7 +143,7 @@ def suggest_public(organisation_id: int, text: str, *, language: str,
                    limit: int = 3) -> list[Shown]:
     """Published public articles for a customer's text as they type it (any word)."""
     hits = search.suggest(organisation_id=organisation_id, text=text,
-                          audiences=[Audience.PUBLIC], published_only=True, limit=limit * 3)
+                          audiences=[Audience.PUBLIC], published_only=True, limit=limit * 2)
     base = Article.objects.filter(organisation_id=organisation_id, audience=Audience.PUBLIC,
                                   is_archived=False)
     loaded = _load(sorted({h[1] for h in hits}), language, True, base)
@@ -164,7 +165,7 @@ def suggest_for_ticket(user: Any, ticket: Ticket, *, limit: int = 5,
         return []
     hits = search.suggest(organisation_id=ticket.organisation_id,
                           text=text if text is not None else ticket_text(ticket),
-                          published_only=True, limit=limit * 3)
+                          published_only=True, limit=limit * 2)
     base = visible_articles(user).filter(is_archived=False)
     loaded = _load(sorted({h[1] for h in hits}), ticket.language, True, base)
     return _ranked(hits, loaded, limit)

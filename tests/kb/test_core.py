@@ -134,3 +134,26 @@ def test_feedback_counts_deflections(world):
         K.record_feedback(article_id=internal.pk, organisation=world.org, language="fi",
                           helpful=True, context="web_form")
     assert getattr(e.value, "code", "") == "article_not_found"
+
+
+def test_generated_articles_are_searchable(world):
+    from django.core.management import call_command
+
+    call_command("generate_kb_data", "--articles", "30", "--organisation", "tre",
+                 stdout=open("/dev/null", "w"))  # noqa: SIM115
+    from kapula.kb.models import Article
+
+    assert Article.objects.filter(organisation=world.org).count() == 30
+    assert Q.search_articles(world.org_admin, "salasana", language="fi") or \
+        Q.search_articles(world.org_admin, "tulostin", language="fi")
+
+
+def test_demo_articles(world):
+    from kapula.kb.demo import ARTICLES, ensure_demo_articles
+
+    assert ensure_demo_articles(world.org, {}, world.org_admin) == len(ARTICLES)
+    first = visible_articles(world.org_admin).order_by("pk").first()
+    assert first is not None
+    shown = Q.pick(first, list(first.translations.all()), "sv")
+    assert shown and shown.outdated  # the Finnish text was updated after the translation
+    assert ensure_demo_articles(world.org, {}, world.org_admin) == len(ARTICLES)

@@ -50,3 +50,7 @@ class Command(BaseCommand):
 
         for line in login_lines(demo_content.ORG_SLUG):
             self.stdout.write(line)
+        from kapula.kb.demo import resident_lines
+
+        for line in resident_lines(demo_content.ORG_SLUG):
+            self.stdout.write(line)
