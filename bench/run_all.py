@@ -20,7 +20,7 @@ from pathlib import Path
 from common import ROOT, setup_django
 
 SCRIPTS = ["queries.py", "pages.py", "api_create.py", "email_ingest.py", "open311.py", "routing.py",
-           "sla.py"]
+           "sla.py", "kb.py"]
 
 
 def main() -> int:

@@ -221,6 +221,10 @@ KAPULA_MAX_ATTACHMENT_BYTES = int(env("KAPULA_MAX_ATTACHMENT_BYTES", str(20 * 10
 KAPULA_PORTAL_LINK_MINUTES = int(env("KAPULA_PORTAL_LINK_MINUTES", "30"))
 KAPULA_PORTAL_EMAIL_RATE = env("KAPULA_PORTAL_EMAIL_RATE", "5/900")
 KAPULA_PORTAL_IP_RATE = env("KAPULA_PORTAL_IP_RATE", "20/900")
+#: public knowledge base: suggestions while typing and "did this help?" answers per client
+#: address (count/seconds)
+KAPULA_KB_SUGGEST_RATE = env("KAPULA_KB_SUGGEST_RATE", "60/60")
+KAPULA_KB_FEEDBACK_RATE = env("KAPULA_KB_FEEDBACK_RATE", "30/3600")
 #: attachments per knowledge-base article
 KAPULA_KB_MAX_ATTACHMENTS = int(env("KAPULA_KB_MAX_ATTACHMENTS", "20"))
 KAPULA_MAX_BODY_CHARS = int(env("KAPULA_MAX_BODY_CHARS", "100000"))

@@ -29,7 +29,9 @@ from kapula.intake.webform.views import THANKS_SALT
 from kapula.tickets import actions as A
 from kapula.tickets.attachments import AttachmentInput
 from kapula.tickets.models import Attachment, HistoryEntry, Message, Ticket, TicketLink
+from tests.kb.desk_matrix import kb_ids, kb_version
 from tests.notifications.matrix import lead_notification_id
+from tests.portal.matrix import portal_link, portal_ticket
 from tests.suppliers.matrix import engagement_id
 
 ROLES = ["anonymous", "outsider", "agent", "lead", "unit_admin", "org_admin", "other_agent"]
@@ -90,6 +92,29 @@ def _o311(c: Ctx) -> dict[str, str]:
 O311 = "/open311/v2/"
 
 
+def _kbp(c: Ctx) -> dict[str, Any]:
+    """The public knowledge base: one published public article with an attachment, and a
+    feedback token for it. Made once per test."""
+    if "kbp" not in c.__dict__:
+        from django.core.cache import cache
+
+        from kapula.kb import actions as kb_actions
+        from kapula.kb.public_views import make_token
+
+        cache.delete_many(["kapula:kb:suggest:ip:127.0.0.1", "kapula:kb:feedback:ip:127.0.0.1"])
+        article = kb_actions.create_article(
+            actor=c.world.agent, organisation=c.world.org, language="fi", audience="public",
+            title="Salasanan vaihto", body_html="<p>Vaihda salasana.</p>", publish=True)
+        attachment = kb_actions.add_attachment(
+            actor=c.world.agent, article=article,
+            item=AttachmentInput("ohje.txt", b"ohje", "text/plain"))
+        c.__dict__["kbp"] = {"article": article.pk, "attachment": attachment.pk,
+                             "token": lambda context: make_token(
+                                 organisation_id=c.world.org.pk, article_id=article.pk,
+                                 context=context, language="fi")}
+    return c.__dict__["kbp"]
+
+
 ENDPOINTS = [
     # --- agent workspace ---
     Endpoint("desk:login", "GET", lambda c: "/login/", "public"),
@@ -108,6 +133,19 @@ ENDPOINTS = [
              + signing.TimestampSigner(salt=THANKS_SALT).sign(str(c.ticket.pk)) + "/",
              "public"),
     Endpoint("webform:embed_script", "GET", lambda c: "/forms/embed.js", "public"),
+    # --- the public knowledge base (kapula/kb/public_views.py) ---
+    Endpoint("kbpublic:index", "GET", lambda c: "/help/tre/?q=salasana", "public"),
+    Endpoint("kbpublic:article", "GET", lambda c: f"/help/tre/{_kbp(c)['article']}/",
+             "public"),
+    Endpoint("kbpublic:attachment", "GET",
+             lambda c: f"/help/tre/attachments/{_kbp(c)['attachment']}/", "public"),
+    Endpoint("kbpublic:article_feedback", "POST",
+             lambda c: f"/help/tre/{_kbp(c)['article']}/feedback/", "public",
+             lambda c: {"token": _kbp(c)["token"]("public_kb"), "helpful": "yes"}),
+    Endpoint("kbpublic:suggest", "GET",
+             lambda c: "/help/tre/suggest/?q=unohdin+salasanan&service=katuvalo", "public"),
+    Endpoint("kbpublic:feedback", "POST", lambda c: "/help/tre/feedback/", "public",
+             lambda c: {"token": _kbp(c)["token"]("web_form"), "helpful": "yes"}),
     Endpoint("desk:queue", "GET", lambda c: "/?view=all", "member"),
     Endpoint("desk:search", "GET", lambda c: "/search/?q=tulostin&widen=1", "member"),
     Endpoint("desk:map", "GET", lambda c: "/map/?status=new", "member"),
@@ -176,6 +214,55 @@ ENDPOINTS = [
     Endpoint("suppliers:engagement_message", "POST",
              lambda c: f"/tickets/{_t(c)}/engagements/{engagement_id(c)}/message/", "ticket",
              lambda c: {f"msg{engagement_id(c)}-body": "Onko arviota?"}),
+    # --- customer portal (kapula/portal): public to staff roles; pages that need a portal
+    # session redirect to the portal login (their access is tested in tests/portal/) ---
+    Endpoint("portal:login", "GET", lambda c: "/portal/tre/login/", "public"),
+    Endpoint("portal:login:post", "POST", lambda c: "/portal/tre/login/", "public",
+             lambda c: {"email": "matti@example.fi"}),
+    Endpoint("portal:redeem", "GET", portal_link, "public"),
+    Endpoint("portal:redeem:post", "POST", portal_link, "public"),
+    Endpoint("portal:logout", "POST", lambda c: "/portal/tre/logout/", "public"),
+    Endpoint("portal:tickets", "GET", lambda c: "/portal/tre/", "public"),
+    Endpoint("portal:ticket", "GET", portal_ticket, "public"),
+    Endpoint("portal:reply", "POST", lambda c: portal_ticket(c, "reply"), "public",
+             lambda c: {"body": "Hei"}),
+    Endpoint("portal:close", "POST", lambda c: portal_ticket(c, "close"), "public"),
+    Endpoint("portal:reopen", "POST", lambda c: portal_ticket(c, "reopen"), "public",
+             lambda c: {"reason": "Ei ratkennut"}),
+    Endpoint("portal:rate", "POST", lambda c: portal_ticket(c, "rate"), "public",
+             lambda c: {"score": "5"}),
+    Endpoint("portal:attachment", "GET",
+             lambda c: f"/portal/tre/attachments/{c.attachment.pk}/", "public"),
+    # --- the knowledge base in the workspace (kapula/kb/views.py): "org" = staff of the
+    # article's organisation (it is internal) ---
+    Endpoint("kb:list", "GET", lambda c: "/kb/?q=tulostin&status=published", "member"),
+    Endpoint("kb:new", "GET", lambda c: "/kb/new/", "member"),
+    Endpoint("kb:new:post", "POST", lambda c: "/kb/new/", "member",
+             lambda c: {"title": "Uusi ohje", "body": "<p>Ohjeen teksti.</p>",
+                        "language": "fi", "audience": "internal"}),
+    Endpoint("kb:article", "GET", lambda c: f"/kb/{kb_ids(c)['article']}/?lang=sv", "org"),
+    Endpoint("kb:edit", "GET", lambda c: f"/kb/{kb_ids(c)['article']}/sv/edit/", "org"),
+    Endpoint("kb:edit:post", "POST", lambda c: f"/kb/{kb_ids(c)['article']}/fi/edit/", "org",
+             lambda c: {"title": "Tulostimen ohje", "body": "<p>Sammuta tulostin.</p>",
+                        "version": "1", "publish": "on"}),
+    Endpoint("kb:settings", "POST", lambda c: f"/kb/{kb_ids(c)['article']}/settings/", "org",
+             lambda c: {"audience": "public", "version": kb_version(c)}),
+    Endpoint("kb:reviewed", "POST", lambda c: f"/kb/{kb_ids(c)['article']}/reviewed/", "org",
+             lambda c: {"next_review": "2099-01-01"}),
+    Endpoint("kb:upload", "POST", lambda c: f"/kb/{kb_ids(c)['article']}/attachments/", "org",
+             lambda c: {"file": SimpleUploadedFile("liite.txt", b"liite", "text/plain")}),
+    Endpoint("kb:history", "GET", lambda c: f"/kb/{kb_ids(c)['article']}/fi/history/", "org"),
+    Endpoint("kb:revision", "GET", lambda c: f"/kb/{kb_ids(c)['article']}/fi/history/1/",
+             "org"),
+    Endpoint("kb:restore", "POST",
+             lambda c: f"/kb/{kb_ids(c)['article']}/fi/history/1/restore/", "org"),
+    Endpoint("kb:attachment", "GET", lambda c: f"/kb/attachments/{kb_ids(c)['attachment']}/",
+             "org"),
+    Endpoint("kb:remove_attachment", "POST",
+             lambda c: f"/kb/attachments/{kb_ids(c)['attachment']}/remove/", "org"),
+    Endpoint("kb:suggest", "GET", lambda c: f"/kb/suggest/ticket/{_t(c)}/?q=tulostin",
+             "ticket"),
+    Endpoint("kb:from_ticket", "POST", lambda c: f"/kb/from-ticket/{_t(c)}/", "ticket"),
     # --- REST API ---
     Endpoint("api:openapi-json", "GET", lambda c: "/api/v1/openapi.json", "public", api=True),
     Endpoint("api:openapi-view", "GET", lambda c: "/api/v1/docs", "public", api=True),
