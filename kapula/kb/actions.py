@@ -106,6 +106,7 @@ def _index(translations: Iterable[ArticleTranslation], article: Article) -> None
             published=t.status == TranslationStatus.PUBLISHED and not article.is_archived,
             updated_at=t.updated_at, title=t.title, body=t.body_text)
         for t in translations])
+    search.refresh_common_terms_soon(article.organisation_id)
 
 
 def reindex(articles: Sequence[Article]) -> None:

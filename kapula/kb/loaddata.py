@@ -148,4 +148,5 @@ def generate(org: Organisation, *, articles: int, seed: int = 1, batch: int = 20
         with connection.cursor() as cur:
             for table in ("kb_article", "kb_articletranslation", "kb_search"):
                 cur.execute(f"ANALYZE {table}")
+        search.refresh_common_terms(org.pk)
     return Summary(made, translations, time.perf_counter() - started)

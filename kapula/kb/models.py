@@ -172,3 +172,18 @@ class ArticleFeedback(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["organisation", "created_at"], name="kb_feedback_time"),
         ]
+
+
+class CommonTerm(models.Model):
+    """A word (a stem, as the search index holds it) found in so many of an organisation's
+    published articles that it says little about which one fits: suggestions leave it out
+    of their query when the text has rarer words (kapula.kb.search.refresh_common_terms)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    word = models.CharField(max_length=200)
+    documents = models.PositiveIntegerField()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["organisation", "word"], name="kb_common_term")
+        ]

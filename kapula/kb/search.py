@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from kapula.tickets.search import _WORD, PG_CONFIG, SNOWBALL, _stemmer, fts5_query, stem_text
 
@@ -122,6 +122,41 @@ def delete_article(article_id: int) -> None:
         cur.execute("DELETE FROM kb_search WHERE article_id = %s", [article_id])
 
 
+#: a stem is "common" when more than this share of the organisation's published language
+#: versions has it, and at least COMMON_MIN_DOCUMENTS of them
+COMMON_SHARE = 0.05
+COMMON_MIN_DOCUMENTS = 200
+
+
+def refresh_common_terms(organisation_id: int) -> int:
+    """Recount the organisation's common stems (PostgreSQL; SQLite ranks every match).
+    Costs one pass over the organisation's index rows: run after bulk loads and now and
+    then after edits (actions do it at most hourly). Returns how many there are."""
+    if connection.vendor != "postgresql":
+        return 0
+    org = int(organisation_id)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DELETE FROM kb_commonterm WHERE organisation_id = %s", [org])
+        cur.execute(
+            "INSERT INTO kb_commonterm (organisation_id, word, documents) "
+            "SELECT %s, word, ndoc FROM ts_stat("
+            f"'SELECT document FROM kb_search WHERE organisation_id = {org} AND published') "
+            "WHERE ndoc > GREATEST(%s, %s * (SELECT count(*) FROM kb_search "
+            "WHERE organisation_id = %s AND published)) AND length(word) <= 200",
+            [org, COMMON_MIN_DOCUMENTS, COMMON_SHARE, org])
+        return int(cur.rowcount)
+
+
+def refresh_common_terms_soon(organisation_id: int) -> None:
+    """After an edit: recount the common stems once the transaction commits, at most once
+    an hour per organisation (the shared cache remembers when)."""
+    from django.core.cache import cache
+
+    if connection.vendor == "postgresql" and cache.add(
+            f"kapula:kb:common-terms:{organisation_id}", 1, 3600):
+        transaction.on_commit(lambda: refresh_common_terms(organisation_id))
+
+
 def _words(text: str) -> list[str]:
     seen: dict[str, None] = {}
     for word in _WORD.findall(text.lower()):
@@ -145,41 +180,14 @@ def _query(*, organisation_id: int, text: str, any_word: bool, languages: Sequen
         return []
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            if any_word:
-                words = _words(text)
-                if not words:
-                    return []
-                text = " or ".join(words)
-            where = ["s.organisation_id = %s", "s.document @@ q.query"]
-            params: list[Any] = [text, text, text, organisation_id]
-            if published_only:
-                where.append("s.published")
-            if audiences is not None:
-                where.append("s.audience = ANY(%s)")
-                params.append(list(audiences))
-            if languages is not None:
-                where.append("s.language = ANY(%s)")
-                params.append(list(languages))
-            params.append(limit)
-            # The query is MATERIALIZED so that the planner cannot see its words: it then
-            # estimates a few matches and uses the GIN index, instead of scanning the table
-            # when its statistics guess that a common word matches thousands of rows
-            # (docs/performance.md).
-            cur.execute(
-                "WITH q AS MATERIALIZED (SELECT websearch_to_tsquery('finnish', %s) || "
-                "websearch_to_tsquery('swedish', %s) || websearch_to_tsquery('english', %s) "
-                "AS query) "
-                "SELECT s.translation_id, s.article_id, ts_rank(s.document, q.query) AS rank "
-                "FROM kb_search s, q WHERE " + " AND ".join(where) +
-                " ORDER BY rank DESC, s.updated_at DESC LIMIT %s",
-                params,
-            )
-            return [(int(r[0]), int(r[1]), float(r[2])) for r in cur.fetchall()]
+            return _pg_query(cur, organisation_id=organisation_id, text=text,
+                             any_word=any_word, languages=languages, audiences=audiences,
+                             published_only=published_only, limit=limit)
         match = _fts5_any(text) if any_word else fts5_query(text)
         if not match:
             return []
         where = ["kb_search MATCH %s", "organisation_id = %s"]
-        params = [match, organisation_id]
+        params: list[Any] = [match, organisation_id]
         if published_only:
             where.append("published = 1")
         if audiences is not None:
@@ -215,3 +223,67 @@ def suggest(*, organisation_id: int, text: str, languages: Sequence[str] | None 
     return _query(organisation_id=organisation_id, text=text, any_word=True,
                   languages=languages, audiences=audiences, published_only=published_only,
                   limit=limit)
+
+
+#: the stems of a list of words, with the word each came from (all three configurations)
+_PG_STEMS = (
+    "SELECT x.word, s.lex FROM unnest(%s::text[]) AS x(word), LATERAL unnest("
+    "tsvector_to_array(to_tsvector('finnish', x.word) || to_tsvector('swedish', x.word) || "
+    "to_tsvector('english', x.word))) AS s(lex)")
+_PG_OR = "to_tsquery('simple', string_agg(DISTINCT quote_literal(lex), ' | '))"
+
+
+def _pg_query(cur: Any, *, organisation_id: int, text: str, any_word: bool,
+              languages: Sequence[str] | None, audiences: Sequence[str] | None,
+              published_only: bool, limit: int) -> list[tuple[int, int, float]]:
+    where = ["s.organisation_id = %s"]
+    filters: list[Any] = [organisation_id]
+    if published_only:
+        where.append("s.published")
+    if audiences is not None:
+        where.append("s.audience = ANY(%s)")
+        filters.append(list(audiences))
+    if languages is not None:
+        where.append("s.language = ANY(%s)")
+        filters.append(list(languages))
+    scope = " AND ".join(where)
+    # The queries are MATERIALIZED so that the planner cannot see their words: it then
+    # estimates a few matches and uses the GIN index, instead of scanning the table when
+    # its statistics guess that a common word matches thousands of rows
+    # (docs/performance.md).
+    if not any_word:
+        cur.execute(
+            "WITH q AS MATERIALIZED (SELECT websearch_to_tsquery('finnish', %s) || "
+            "websearch_to_tsquery('swedish', %s) || websearch_to_tsquery('english', %s) "
+            "AS query) "
+            "SELECT s.translation_id, s.article_id, ts_rank(s.document, q.query) AS rank "
+            f"FROM kb_search s, q WHERE s.document @@ q.query AND {scope} "
+            "ORDER BY rank DESC, s.updated_at DESC LIMIT %s",
+            [text, text, text, *filters, limit])
+        return [(int(r[0]), int(r[1]), float(r[2])) for r in cur.fetchall()]
+    words = _words(text)
+    if not words:
+        return []
+    # Any word may match. A word any of whose stems is one of the organisation's common
+    # stems (refresh_common_terms) does not find articles when the text has rarer words:
+    # it would match a large part of the knowledge base and say little. Every word counts
+    # in the ranking; when the rarer words find nothing, all words are used after all.
+    cur.execute(
+        f"WITH w AS MATERIALIZED ({_PG_STEMS}), "
+        "rare AS (SELECT word FROM w GROUP BY word HAVING NOT bool_or(lex IN ("
+        "SELECT c.word FROM kb_commonterm c WHERE c.organisation_id = %s))), "
+        f"q AS MATERIALIZED (SELECT (SELECT {_PG_OR} FROM w WHERE word IN "
+        f"(SELECT word FROM rare)) AS rare_query, (SELECT {_PG_OR} FROM w) AS query), "
+        "first AS (SELECT s.translation_id, s.article_id, s.updated_at, "
+        "ts_rank(s.document, q.query) AS rank FROM kb_search s, q "
+        f"WHERE s.document @@ q.rare_query AND {scope} "
+        "ORDER BY rank DESC, s.updated_at DESC LIMIT %s), "
+        "fallback AS (SELECT s.translation_id, s.article_id, s.updated_at, "
+        "ts_rank(s.document, q.query) AS rank FROM kb_search s, q "
+        f"WHERE NOT EXISTS (SELECT 1 FROM first) AND s.document @@ q.query AND {scope} "
+        "ORDER BY rank DESC, s.updated_at DESC LIMIT %s) "
+        "SELECT translation_id, article_id, rank FROM first UNION ALL "
+        "SELECT translation_id, article_id, rank FROM fallback "
+        "ORDER BY rank DESC, translation_id DESC",
+        [words, organisation_id, *filters, limit, *filters, limit])
+    return [(int(r[0]), int(r[1]), float(r[2])) for r in cur.fetchall()]

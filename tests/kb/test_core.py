@@ -157,3 +157,24 @@ def test_demo_articles(world):
     shown = Q.pick(first, list(first.translations.all()), "sv")
     assert shown and shown.outdated  # the Finnish text was updated after the translation
     assert ensure_demo_articles(world.org, {}, world.org_admin) == len(ARTICLES)
+
+
+def test_suggestions_leave_out_common_words_when_rarer_ones_exist(world):
+    from django.core.management import call_command
+    from django.db import connection
+
+    from kapula.kb import search
+
+    if connection.vendor != "postgresql":
+        pytest.skip("common stems are counted on PostgreSQL only")
+    call_command("generate_kb_data", "--articles", "400", "--organisation", "tre",
+                 stdout=open("/dev/null", "w"))  # noqa: SIM115
+    special = article(world, title="Vesimittarin lukema", audience=Audience.PUBLIC,
+                      body="<p>Ilmoita vesimittarin lukema kerran vuodessa.</p>")
+    assert search.refresh_common_terms(world.org.pk) > 0
+    # "käynnistä" is in most generated articles, "lukema" only in one: the common word alone
+    # would match hundreds, and the one article must come first
+    hits = Q.suggest_public(world.org.pk, "Käynnistä lukema", language="fi")
+    assert hits and hits[0].article == special
+    # only common words: they are used after all
+    assert Q.suggest_public(world.org.pk, "Käynnistä uudelleen", language="fi")
