@@ -348,6 +348,12 @@ def parse_score(value: Any) -> int:
     return score
 
 
+def _rating_text(score: int, comment: str) -> str:
+    """How a rating is kept in the ticket's history: the score, then the comment on the
+    next line (the desk shows both, kapula.desk.templatetags.desk.history_value)."""
+    return f"{score}\n{comment}" if comment else str(score)
+
+
 @atomic_action
 def rate(*, organisation: Organisation, email: str, ticket: Ticket, score: Any,
          comment: str = "") -> ResolutionRating:
@@ -372,7 +378,7 @@ def rate(*, organisation: Organisation, email: str, ticket: Ticket, score: Any,
                                                  comment=comment, created_at=now,
                                                  updated_at=now)
     else:
-        old = str(rating.score)
+        old = _rating_text(rating.score, rating.comment)
         if rating.score == value and rating.comment == comment:
             return rating
         rating.score, rating.comment, rating.updated_at = value, comment, now
@@ -380,9 +386,9 @@ def rate(*, organisation: Organisation, email: str, ticket: Ticket, score: Any,
         rating.save(update_fields=["score", "comment", "updated_at", "customer"])
     insert_objects([HistoryEntry(ticket=locked, actor=None,
                                  actor_label=actor_label(customer, email), at=now,
-                                 field="rating", old=old, new=str(value))])
+                                 field="rating", old=old, new=_rating_text(value, comment))])
     emit("ticket.rated", organisation_id=organisation.pk, aggregate="ticket",
          aggregate_id=locked.pk, payload={"number": locked.number, "score": value,
-                                          "previous": int(old) if old else None,
+                                          "previous": int(old.split("\n")[0]) if old else None,
                                           "has_comment": bool(comment)})
     return rating

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from kapula.core.errors import ValidationFailed
 from kapula.core.models import Customer, OutboxEvent
@@ -189,7 +190,8 @@ def test_rating(world, ticket) -> None:
     assert event.aggregate_id == ticket.pk and event.payload["score"] == 4
     assert event.payload["number"] == ticket.number and event.payload["previous"] is None
     entry = HistoryEntry.objects.get(ticket=ticket, field="rating")
-    assert (entry.old, entry.new) == ("", "4") and entry.actor_label.endswith("(portal)")
+    assert (entry.old, entry.new) == ("", "4\nNopeasti!")
+    assert entry.actor_label.endswith("(portal)")
     # changing it updates the one rating
     assert client.post(url(ticket, "rate"), {"score": "2", "comment": ""}).status_code == 302
     rating.refresh_from_db()
@@ -200,6 +202,14 @@ def test_rating(world, ticket) -> None:
         "previous"] == 4
     page = client.get(url(ticket)).content.decode()
     assert "Your rating: 2 of 5." in page and 'value="2" checked' in page
+    # the agents see the rating and the comment in the ticket's history
+    from kapula.desk.templatetags.desk import history_field, history_value
+
+    latest = HistoryEntry.objects.filter(ticket=ticket, field="rating").latest("id")
+    with translation.override("en"):
+        assert history_field("rating") == "customer's rating"
+        assert history_value("rating", latest.old) == "4 / 5 – “Nopeasti!”"
+        assert history_value("rating", latest.new) == "2 / 5"
 
 
 @pytest.mark.parametrize("score", ["", "0", "6", "-1", "3.5", "abc", "9" * 30])

@@ -22,6 +22,7 @@ _EXTRA = {
     "escalation": lambda: _("escalation"),
     "supplier_reference": lambda: _("supplier's reference"),
     "supplier_state": lambda: _("supplier engagement"),
+    "rating": lambda: _("customer's rating"),
 }
 _VALUES = {"status": Status, "impact": Level, "urgency": Level}
 
@@ -48,6 +49,10 @@ def history_value(name: str, value: str) -> str:
     choices = _VALUES.get(name)
     if choices is not None and value in choices.values:
         return str(choices(value).label)
+    if name == "rating":  # "4" or "4\ncomment" (kapula.portal.actions.rate)
+        score, _sep, comment = value.partition("\n")
+        shown = _("%(score)s / 5") % {"score": score}
+        return f"{shown} – “{comment}”" if comment else shown
     if name == "priority" and value.isdigit() and int(value) in Priority.values:
         return str(Priority(int(value)).label)
     if name.endswith("_at"):
