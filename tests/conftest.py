@@ -3,9 +3,12 @@ organisation that must never be visible to the first one's people."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 
 from kapula.api.auth import forget_token
 from kapula.core.models import Membership, Organisation, Role, Team, Unit, User
@@ -15,6 +18,27 @@ from kapula.tickets import config
 from kapula.tickets.models import Category, TicketType
 
 PASSWORD = "kapula-test-pass-1"
+
+
+class _SerialisedLiveServer(ThreadedWSGIServer):
+    """The browser tests' live server. On SQLite the test database lives in memory and the
+    server's request threads share the test's one connection (Django passes it to them), so
+    two requests at once (a page and the htmx panels it loads) can read each other's rows.
+    Handle one request at a time then; PostgreSQL keeps the threaded server as it is."""
+
+    _lock = threading.Lock()
+
+    def set_app(self, application):  # type: ignore[no-untyped-def]
+        if self.connections_override:
+            def serialised(environ, start_response):  # type: ignore[no-untyped-def]
+                with self._lock:
+                    return application(environ, start_response)
+
+            return super().set_app(serialised)
+        return super().set_app(application)
+
+
+LiveServerThread.server_class = _SerialisedLiveServer
 
 
 @pytest.fixture(autouse=True)

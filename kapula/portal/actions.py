@@ -106,9 +106,19 @@ def clean_email(value: str) -> str:
     return address
 
 
+def safe_next(organisation: Organisation, value: str) -> str:
+    """``value`` if it is a page of this organisation's portal on this site, else ""."""
+    value = (value or "").strip()
+    prefix = f"/portal/{organisation.slug}/"
+    if (not value.startswith(prefix) or len(value) > 300 or "\\" in value or "//" in value
+            or any(c in value for c in "\r\n\t")):
+        return ""
+    return value
+
+
 @atomic_action
 def request_link(*, organisation: Organisation, email: str, language: str,
-                 client_ip: str = "") -> LinkRequest:
+                 client_ip: str = "", next_path: str = "") -> LinkRequest:
     """Mail a one-time login link to ``email`` if the organisation has a customer with that
     address. Counts the request against the per-address and per-client limits first."""
     address = clean_email(email)
@@ -129,6 +139,7 @@ def request_link(*, organisation: Organisation, email: str, language: str,
     PortalLink.objects.create(
         organisation=organisation, email=address, token_hash=hash_token(raw), created_at=now,
         expires_at=now + timedelta(minutes=link_minutes()),
+        next_path=safe_next(organisation, next_path),
     )
     lang = next((c.language for c in known if c.language), "") or language
     if lang not in ("fi", "sv", "en"):

@@ -24,6 +24,8 @@ class PortalLink(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires"))
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    #: the portal page the customer wanted before logging in (kapula.portal.actions.safe_next)
+    next_path = models.CharField(_("page after login"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("portal login link")

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -81,7 +82,10 @@ def portal_login_required(view: View) -> View:
         organisation = _organisation(org)
         email = portal_email(request, organisation)
         if not email:
-            return HttpResponseRedirect(_login_url(organisation))
+            url = _login_url(organisation)
+            if request.method == "GET":  # come back here after the login
+                url += "?" + urlencode({"next": request.get_full_path()})
+            return HttpResponseRedirect(url)
         request.portal_email = email  # type: ignore[attr-defined]
         return view(request, organisation, *args, **kwargs)
 
@@ -123,19 +127,22 @@ def _login_page(request: HttpRequest, org: Organisation, *, status: int = 200,
 def login_view(request: HttpRequest, org: str) -> HttpResponse:
     organisation = _organisation(org)
     if request.method == "GET":
+        next_path = actions.safe_next(organisation, request.GET.get("next", ""))
         if portal_email(request, organisation):
-            return HttpResponseRedirect(reverse("portal:tickets", args=[organisation.slug]))
-        return _login_page(request, organisation)
+            return HttpResponseRedirect(
+                next_path or reverse("portal:tickets", args=[organisation.slug]))
+        return _login_page(request, organisation, next_path=next_path)
     email = request.POST.get("email", "")[:320]
+    next_path = actions.safe_next(organisation, request.POST.get("next", ""))
     try:
         actions.request_link(organisation=organisation, email=email, language=_language(),
-                             client_ip=_client(request))
+                             client_ip=_client(request), next_path=next_path)
     except actions.TooManyRequests as exc:
         return _login_page(request, organisation, status=429, message=exc.message,
-                           email=email)
+                           email=email, next_path=next_path)
     except ActionError as exc:
         return _login_page(request, organisation, status=_form_status(exc), email=email,
-                           errors={exc.field or "email": exc.message})
+                           errors={exc.field or "email": exc.message}, next_path=next_path)
     return render(request, "portal/link_sent.html", _base(
         request, organisation, title=_("Check your email"),
         minutes=actions.link_minutes()))
@@ -159,7 +166,8 @@ def redeem_view(request: HttpRequest, org: str, token: str) -> HttpResponse:
     request.session.cycle_key()
     request.session[ORG_KEY] = organisation.pk
     request.session[EMAIL_KEY] = link.email
-    return HttpResponseRedirect(reverse("portal:tickets", args=[organisation.slug]))
+    return HttpResponseRedirect(actions.safe_next(organisation, link.next_path)
+                                or reverse("portal:tickets", args=[organisation.slug]))
 
 
 @require_POST

@@ -61,6 +61,8 @@ def test_acknowledgment_goes_out_with_threading_headers(world, mailbox, smtp_sin
                                           team_id=ticket.team_id, business_days=3,
                                           start=ticket.created_at))
     assert f"viimeistään {due:%-d.%-m.%Y}." in body
+    # the matter in the customer portal (a login link is asked for there)
+    assert f"/portal/tre/tickets/{ticket.number}/" in body
 
 
 def test_acknowledgment_date_follows_the_service_calendar(world, mailbox, smtp_sink):

@@ -8,9 +8,11 @@ import email.policy
 import threading
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -19,6 +21,7 @@ from kapula.core.models import hash_token
 from kapula.portal import actions
 from kapula.portal.models import PortalLink
 from kapula.portal.views import EMAIL_KEY, ORG_KEY
+from kapula.tickets.models import Ticket
 from tests.mail.conftest import smtp_sink  # noqa: F401  (a real SMTP server)
 from tests.portal.conftest import (
     EMAIL,
@@ -281,3 +284,29 @@ def test_smtp_failure_is_no_500(world, aino, settings, django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         response = english().post("/portal/tre/login/", {"email": EMAIL})
     assert response.status_code == 200 and NEUTRAL in response.content
+
+
+def test_a_matter_link_comes_back_to_the_matter_after_login(
+        world, aino, django_capture_on_commit_callbacks) -> None:
+    """The link in an acknowledgment opens the login; after the emailed link the customer
+    lands on that matter, not on the list. Only this portal's own pages are accepted."""
+    ticket = Ticket.objects.get(customer=aino)
+    client = english()
+    page = f"/portal/tre/tickets/{ticket.number}/"
+    response = client.get(page)
+    assert response.status_code == 302
+    assert response["Location"] == "/portal/tre/login/?" + urlencode({"next": page})
+    form = client.get(response["Location"]).content.decode()
+    assert f'name="next" value="{page}"' in form
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/portal/tre/login/", {"email": EMAIL, "next": page})
+    assert PortalLink.objects.get().next_path == page
+    response = client.post(path_of(mailed_link()))
+    assert response.status_code == 302 and response["Location"] == page
+    assert client.get(page).status_code == 200
+    for bad in ("https://evil.example/", "//evil.example/portal/tre/", "/portal/oulu/",
+                "/admin/", "/portal/tre/\r\nSet-Cookie: x", "/portal/tre//evil.example"):
+        PortalLink.objects.all().delete()
+        cache.clear()  # the per-address limit
+        Client().post("/portal/tre/login/", {"email": EMAIL, "next": bad})
+        assert PortalLink.objects.get().next_path == "", bad

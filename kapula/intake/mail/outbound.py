@@ -28,6 +28,7 @@ from django.core.mail import EmailMessage, mailers
 from django.db import connection, transaction
 from django.tasks import default_task_backend, task
 from django.template import Context, Engine, TemplateSyntaxError
+from django.urls import reverse
 from django.utils import timezone
 
 from kapula.core.models import ContactKind, CustomerContact, OutboxEvent
@@ -53,7 +54,7 @@ ACKNOWLEDGED_CHANNELS = (Channel.EMAIL, Channel.WEB_FORM, Channel.MOBILE_APP)
 # --- templates -----------------------------------------------------------------------------
 
 PLACEHOLDERS = ("number", "title", "customer_name", "organisation", "team", "expected_days",
-                "expected_date", "body", "agent_name", "status")
+                "expected_date", "body", "agent_name", "status", "portal_url")
 
 DEFAULT_TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     OutboundKind.ACKNOWLEDGMENT: {
@@ -63,13 +64,15 @@ DEFAULT_TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                "Pyrimme käsittelemään sen {{ expected_days }} arkipäivän kuluessa, viimeistään "
                "{{ expected_date }}.\n\n"
                "Jos haluatte lisätä tietoja, vastatkaa tähän viestiin; viesti liitetään "
-               "samaan asiaan.\n\nYstävällisin terveisin\n{{ organisation }}\n"),
+               "samaan asiaan. Asian tilaa voitte seurata asiointiportaalissa:\n"
+               "{{ portal_url }}\n\nYstävällisin terveisin\n{{ organisation }}\n"),
         "sv": ("Ditt ärende har tagits emot: {{ title }}",
                "Hej{% if customer_name %} {{ customer_name }}{% endif %},\n\n"
                "tack för ditt meddelande. Ditt ärende har registrerats med nummer "
                "{{ number }}.\nVi strävar efter att behandla det inom {{ expected_days }} "
                "arbetsdagar, senast {{ expected_date }}.\n\nOm du vill lägga till något, svara "
-               "på det här meddelandet; svaret kopplas till samma ärende.\n\n"
+               "på det här meddelandet; svaret kopplas till samma ärende. Du kan följa ärendet i "
+               "e-tjänsten:\n{{ portal_url }}\n\n"
                "Med vänliga hälsningar\n"
                "{{ organisation }}\n"),
         "en": ("We have received your request: {{ title }}",
@@ -78,7 +81,8 @@ DEFAULT_TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                "{{ number }}.\nWe aim to handle it within {{ expected_days }} working days, by "
                "{{ expected_date }}.\n\n"
                "To add information, reply to this message; your reply is added to the same "
-               "request.\n\nKind regards\n{{ organisation }}\n"),
+               "request. You can follow it in the customer portal:\n{{ portal_url }}\n\n"
+               "Kind regards\n{{ organisation }}\n"),
     },
     OutboundKind.REPLY: {
         "fi": ("Re: {{ title }}",
@@ -97,16 +101,19 @@ DEFAULT_TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                "Hei{% if customer_name %} {{ customer_name }}{% endif %},\n\n"
                "asianne {{ number }} on merkitty ratkaistuksi.\n\n"
                "Jos asia ei ratkennut, vastatkaa tähän viestiin, niin asia avataan "
-               "uudelleen.\n\nYstävällisin terveisin\n{{ organisation }}\n"),
+               "uudelleen. Voitte myös arvioida asian käsittelyn asiointiportaalissa:\n"
+               "{{ portal_url }}\n\nYstävällisin terveisin\n{{ organisation }}\n"),
         "sv": ("Ditt ärende har lösts: {{ title }}",
                "Hej{% if customer_name %} {{ customer_name }}{% endif %},\n\n"
                "ditt ärende {{ number }} har markerats som löst.\n\n"
-               "Om ärendet inte är löst, svara på det här meddelandet så öppnas det igen."
+               "Om ärendet inte är löst, svara på det här meddelandet så öppnas det igen. "
+               "Du kan också bedöma hur ärendet sköttes i e-tjänsten:\n{{ portal_url }}"
                "\n\nMed vänliga hälsningar\n{{ organisation }}\n"),
         "en": ("Your request has been resolved: {{ title }}",
                "Hello{% if customer_name %} {{ customer_name }}{% endif %},\n\n"
                "your request {{ number }} has been marked as resolved.\n\n"
-               "If it is not solved, reply to this message and it will be reopened.\n\n"
+               "If it is not solved, reply to this message and it will be reopened. You can "
+               "also rate how it was handled in the customer portal:\n{{ portal_url }}\n\n"
                "Kind regards\n{{ organisation }}\n"),
     },
 }
@@ -224,6 +231,9 @@ def queue_mail(*, ticket: Ticket, kind: str, event_id: int | None = None,
         "body": message.body_text if message is not None else "",
         "agent_name": message.author_name if message is not None else "",
         "status": ticket.get_status_display(),
+        # the matter in the customer portal (kapula/portal): a login link is asked there
+        "portal_url": settings.KAPULA_BASE_URL.rstrip("/") + reverse(
+            "portal:ticket", args=[ticket.organisation.slug, ticket.number]),
     }
     subject, body = render(ticket.organisation_id, kind, ticket.language, context)
     domain = (mailbox.domain if mailbox else from_addr.rsplit("@", 1)[-1]) or "kapula.invalid"
