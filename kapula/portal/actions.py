@@ -171,10 +171,23 @@ def _link_mail(organisation: Organisation, address: str, url: str, lang: str) ->
             organisation.name,
         ])
     return EmailMessage(
-        subject=subject, body=body, to=[address], from_email=settings.DEFAULT_FROM_EMAIL,
+        subject=subject, body=body, to=[address], from_email=_sender(organisation),
         headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All",
                  "X-Kapula-Loop": settings.KAPULA_INSTANCE_ID, "Content-Language": lang},
     )
+
+
+def _sender(organisation: Organisation) -> str:
+    """The organisation's own service address (its default outgoing mailbox), as its
+    other mail to customers; the installation's default sender if it has none."""
+    from email.utils import formataddr
+
+    from kapula.intake.mail.models import Mailbox
+
+    address = (Mailbox.objects.filter(organisation=organisation, is_active=True)
+               .order_by("-is_default_outbound", "id").values_list("address", flat=True)
+               .first())
+    return formataddr((organisation.name, address)) if address else settings.DEFAULT_FROM_EMAIL
 
 
 def _send(message: EmailMessage) -> None:

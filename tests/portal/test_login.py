@@ -310,3 +310,14 @@ def test_a_matter_link_comes_back_to_the_matter_after_login(
         cache.clear()  # the per-address limit
         Client().post("/portal/tre/login/", {"email": EMAIL, "next": bad})
         assert PortalLink.objects.get().next_path == "", bad
+
+
+def test_the_link_comes_from_the_organisations_service_address(
+        world, aino, django_capture_on_commit_callbacks) -> None:
+    from kapula.intake.mail.models import Mailbox
+
+    Mailbox.objects.create(organisation=world.org, name="Palvelu", kind="lmtp",
+                           address="palvelu@tre.example.fi", is_default_outbound=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        english().post("/portal/tre/login/", {"email": EMAIL})
+    assert mail.outbox[0].from_email == "Tampere <palvelu@tre.example.fi>"
