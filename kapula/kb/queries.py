@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 
 from kapula.core.models import Language
 from kapula.kb import search
-from kapula.kb.access import is_staff, visible_articles
+from kapula.kb.access import is_staff, public_articles, visible_articles
 from kapula.kb.models import Article, ArticleTranslation, Audience, TranslationStatus
 from kapula.tickets.models import Message, MessageKind, Ticket
 
@@ -98,6 +98,13 @@ def _load(article_ids: Sequence[int], wanted: str, published_only: bool,
     return out
 
 
+def _shown(hits: list[tuple[int, int, float]], base: QuerySet[Article], wanted: str,
+           published_only: bool, limit: int) -> list[Shown]:
+    """The articles of ``hits`` that ``base`` allows, best first, in ``wanted``."""
+    loaded = _load(sorted({h[1] for h in hits}), wanted, published_only, base)
+    return _ranked(hits, loaded, limit)
+
+
 def _ranked(hits: list[tuple[int, int, float]], loaded: dict[int, Shown],
             limit: int) -> list[Shown]:
     out: list[Shown] = []
@@ -124,8 +131,7 @@ def search_articles(user: Any, text: str, *, language: str, limit: int = 25,
     base = visible_articles(user)
     if not include_archived:
         base = base.filter(is_archived=False)
-    loaded = _load(sorted({h[1] for h in hits}), language, False, base)
-    return _ranked(hits, loaded, limit)
+    return _shown(hits, base, language, False, limit)
 
 
 def public_search(organisation_id: int, text: str, *, language: str,
@@ -133,10 +139,7 @@ def public_search(organisation_id: int, text: str, *, language: str,
     """Published public articles matching every word of ``text``."""
     hits = search.search(organisation_id=organisation_id, text=text,
                          audiences=[Audience.PUBLIC], published_only=True, limit=limit * 2)
-    base = Article.objects.filter(organisation_id=organisation_id, audience=Audience.PUBLIC,
-                                  is_archived=False)
-    loaded = _load(sorted({h[1] for h in hits}), language, True, base)
-    return _ranked(hits, loaded, limit)
+    return _shown(hits, public_articles(organisation_id), language, True, limit)
 
 
 def suggest_public(organisation_id: int, text: str, *, language: str,
@@ -144,10 +147,7 @@ def suggest_public(organisation_id: int, text: str, *, language: str,
     """Published public articles for a customer's text as they type it (any word)."""
     hits = search.suggest(organisation_id=organisation_id, text=text,
                           audiences=[Audience.PUBLIC], published_only=True, limit=limit * 2)
-    base = Article.objects.filter(organisation_id=organisation_id, audience=Audience.PUBLIC,
-                                  is_archived=False)
-    loaded = _load(sorted({h[1] for h in hits}), language, True, base)
-    return _ranked(hits, loaded, limit)
+    return _shown(hits, public_articles(organisation_id), language, True, limit)
 
 
 def ticket_text(ticket: Ticket) -> str:
@@ -166,6 +166,5 @@ def suggest_for_ticket(user: Any, ticket: Ticket, *, limit: int = 5,
     hits = search.suggest(organisation_id=ticket.organisation_id,
                           text=text if text is not None else ticket_text(ticket),
                           published_only=True, limit=limit * 2)
-    base = visible_articles(user).filter(is_archived=False)
-    loaded = _load(sorted({h[1] for h in hits}), ticket.language, True, base)
-    return _ranked(hits, loaded, limit)
+    return _shown(hits, visible_articles(user).filter(is_archived=False), ticket.language,
+                  True, limit)

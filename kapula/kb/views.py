@@ -174,7 +174,7 @@ def list_view(request: HttpRequest) -> HttpResponse:
     base = urlencode(params)
     return render(request, "kb/list.html", {
         "title": _("Knowledge base"), "form": form, "rows": rows, "page": page,
-        "query": text, "page_base": f"?{base}&" if base else "?",
+        "query": text, "page_query": base,
         "filtered": any(request.GET.get(k) for k in form.fields),
         "today": timezone.localdate(),
     })

@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from kapula.core import demo, loaddata
-from kapula.core.models import Organisation
+from kapula.core import loaddata
+from kapula.core.management.organisation import organisation_or_demo
 
 
 class Command(BaseCommand):
@@ -33,13 +33,7 @@ class Command(BaseCommand):
             raise CommandError(_("--tickets must be at least 1."))
         if options["messages_per_ticket"] < 1:
             raise CommandError(_("--messages-per-ticket must be at least 1."))
-        slug = options["organisation"]
-        if slug:
-            org = Organisation.objects.filter(slug=slug).first()
-            if org is None:
-                raise CommandError(_("No organisation %(slug)s.") % {"slug": slug})
-        else:
-            org = demo.load(tickets=0).organisation
+        org = organisation_or_demo(options["organisation"])
         self.stdout.write(_("Generating %(n)d tickets for %(org)s on %(db)s...")
                           % {"n": options["tickets"], "org": org.name, "db": connection.vendor})
         summary = loaddata.generate(

@@ -7,8 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from kapula.core import demo
-from kapula.core.models import Organisation
+from kapula.core.management.organisation import organisation_or_demo
 from kapula.kb import loaddata
 
 
@@ -25,13 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["articles"] < 1:
             raise CommandError(_("--articles must be at least 1."))
-        slug = options["organisation"]
-        if slug:
-            org = Organisation.objects.filter(slug=slug).first()
-            if org is None:
-                raise CommandError(_("No organisation %(slug)s.") % {"slug": slug})
-        else:
-            org = demo.load(tickets=0).organisation
+        org = organisation_or_demo(options["organisation"])
         summary = loaddata.generate(org, articles=options["articles"], seed=options["seed"],
                                     progress=lambda msg: self.stdout.write(f"  {msg}"))
         self.stdout.write(_("Done: %(a)d articles, %(t)d language versions in %(s).1f s.")
